@@ -1,0 +1,188 @@
+"""Configuration, read from environment variables only.
+
+With nothing set Netwerk runs on the embedded default: a SQLite file under ``instance/``, an
+in-process job worker and broker, and a secret key plus a key file generated under
+``instance/`` with mode 0600. ``NETWERK_ENV=production`` refuses to start unless the secret
+key and the key file are given explicitly, because a generated key on a server is a key
+nobody backs up.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+DEFAULT_INSTANCE = BASE_DIR / "instance"
+
+
+class ConfigError(RuntimeError):
+    """Raised with one line saying what is missing; the CLI prints it and exits."""
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on", "ja"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
+
+
+def write_secret_file(path: Path, content: str) -> None:
+    """Create ``path`` with mode 0600 from the start (never world-readable, not even briefly)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(content)
+
+
+def _generated_secret(instance: Path, name: str) -> str:
+    path = instance / name
+    if not path.exists():
+        try:
+            write_secret_file(path, secrets.token_urlsafe(48))
+        except FileExistsError:  # another process won the race; read theirs
+            pass
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _normalise_db_url(url: str) -> str:
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy needs the driver spelled out.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@dataclass
+class Config:
+    """Everything the app reads from the environment, resolved once at start-up."""
+
+    ENV: str = "development"
+    INSTANCE_PATH: Path = DEFAULT_INSTANCE
+    SECRET_KEY: str = ""
+    KEY_FILE: Path = DEFAULT_INSTANCE / "netwerk-keys.json"
+    SQLALCHEMY_DATABASE_URI: str = ""
+    REDIS_URL: str | None = None
+    EMBEDDED_WORKER: bool = True
+    BASE_URL: str = "http://127.0.0.1:5000"
+    SMTP_HOST: str | None = None
+    SMTP_PORT: int = 25
+    SMTP_USER: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_STARTTLS: bool = True
+    MAIL_FROM: str = "netwerk@localhost"
+    DEMO_MODE: bool = True
+    DEMO_2FA: bool = False
+    TWO_FACTOR_ROLES: tuple[str, ...] = ("beheerder", "voorzitter", "privacy")
+    LOGIN_MAX_FAILURES: int = 5
+    LOGIN_LOCK_MINUTES: int = 15
+    LOGIN_RATE_LIMIT: str = "20 per minute"
+    SESSION_IDLE_MINUTES: int = 30
+    SESSION_ABSOLUTE_HOURS: int = 12
+    API_TOKEN_HOURS: int = 8
+    AUDIT_CHECKPOINT_EVERY: int = 1000
+    ARGON2_TIME_COST: int = 3
+    ARGON2_MEMORY_COST: int = 65536
+    ARGON2_PARALLELISM: int = 4
+    TESTING: bool = False
+    # Flask / extension settings derived from the above
+    MAX_CONTENT_LENGTH: int = 1024 * 1024
+    SESSION_COOKIE_HTTPONLY: bool = True
+    SESSION_COOKIE_SAMESITE: str = "Lax"
+    SESSION_COOKIE_SECURE: bool = False
+    SESSION_COOKIE_NAME: str = "netwerk_session"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = field(default_factory=dict)
+    WTF_CSRF_TIME_LIMIT: int | None = None
+    WTF_I18N_ENABLED: bool = False  # use WTForms' own Dutch catalogue, no Babel needed
+    RATELIMIT_STORAGE_URI: str = "memory://"
+    RATELIMIT_HEADERS_ENABLED: bool = False
+
+    @property
+    def is_production(self) -> bool:
+        return self.ENV == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.SQLALCHEMY_DATABASE_URI.startswith("sqlite")
+
+    def as_flask_mapping(self) -> dict:
+        # vars(), not the dataclass fields: overrides may add Flask/extension settings.
+        return dict(vars(self))
+
+
+def load_config(overrides: dict | None = None) -> Config:
+    """Build the configuration from ``os.environ`` (and test overrides)."""
+    env = os.environ.get("NETWERK_ENV", "development").strip().lower()
+    instance = Path(os.environ.get("NETWERK_INSTANCE_PATH", DEFAULT_INSTANCE))
+    cfg = Config(ENV=env, INSTANCE_PATH=instance)
+    production = env == "production"
+
+    secret = os.environ.get("SECRET_KEY")
+    key_file = os.environ.get("NETWERK_KEY_FILE")
+    if production:
+        missing = [n for n, v in (("SECRET_KEY", secret), ("NETWERK_KEY_FILE", key_file)) if not v]
+        if missing:
+            raise ConfigError(
+                "NETWERK_ENV=production needs " + " and ".join(missing)
+                + " set explicitly; create a key file with `python -m privacy.keys PATH`"
+            )
+        if len(secret or "") < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+        if not Path(key_file).is_file():  # type: ignore[arg-type]
+            raise ConfigError(f"NETWERK_KEY_FILE {key_file} does not exist")
+    cfg.SECRET_KEY = secret or _generated_secret(instance, "secret_key")
+    cfg.KEY_FILE = Path(key_file) if key_file else instance / "netwerk-keys.json"
+
+    db_url = os.environ.get("DATABASE_URL")
+    cfg.SQLALCHEMY_DATABASE_URI = (
+        _normalise_db_url(db_url) if db_url else f"sqlite:///{instance / 'netwerk.sqlite3'}"
+    )
+    cfg.REDIS_URL = os.environ.get("REDIS_URL") or None
+    cfg.EMBEDDED_WORKER = cfg.REDIS_URL is None
+    if cfg.REDIS_URL:
+        cfg.RATELIMIT_STORAGE_URI = cfg.REDIS_URL
+
+    cfg.BASE_URL = os.environ.get("NETWERK_BASE_URL", cfg.BASE_URL).rstrip("/")
+    cfg.SMTP_HOST = os.environ.get("SMTP_HOST") or None
+    cfg.SMTP_PORT = _int("SMTP_PORT", 587 if cfg.SMTP_HOST else 25)
+    cfg.SMTP_USER = os.environ.get("SMTP_USER") or None
+    cfg.SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD") or None
+    cfg.SMTP_STARTTLS = _flag("SMTP_STARTTLS", True)
+    cfg.MAIL_FROM = os.environ.get("MAIL_FROM", cfg.MAIL_FROM)
+    cfg.DEMO_MODE = not production and _flag("NETWERK_DEMO_MODE", True)
+    cfg.DEMO_2FA = _flag("NETWERK_DEMO_2FA")
+    roles = os.environ.get("NETWERK_2FA_ROLES")
+    if roles is not None:
+        cfg.TWO_FACTOR_ROLES = tuple(r.strip() for r in roles.split(",") if r.strip())
+    cfg.LOGIN_MAX_FAILURES = _int("NETWERK_LOGIN_MAX_FAILURES", cfg.LOGIN_MAX_FAILURES)
+    cfg.LOGIN_LOCK_MINUTES = _int("NETWERK_LOGIN_LOCK_MINUTES", cfg.LOGIN_LOCK_MINUTES)
+    cfg.SESSION_IDLE_MINUTES = _int("NETWERK_SESSION_IDLE_MINUTES", cfg.SESSION_IDLE_MINUTES)
+    cfg.SESSION_ABSOLUTE_HOURS = _int("NETWERK_SESSION_ABSOLUTE_HOURS", cfg.SESSION_ABSOLUTE_HOURS)
+    cfg.API_TOKEN_HOURS = min(_int("NETWERK_API_TOKEN_HOURS", cfg.API_TOKEN_HOURS), 8)
+    cfg.AUDIT_CHECKPOINT_EVERY = _int("NETWERK_AUDIT_CHECKPOINT_EVERY", cfg.AUDIT_CHECKPOINT_EVERY)
+    cfg.SESSION_COOKIE_SECURE = production or _flag("NETWERK_SECURE_COOKIES")
+
+    for key, value in (overrides or {}).items():
+        setattr(cfg, key, value)
+    cfg.SQLALCHEMY_ENGINE_OPTIONS = engine_options(cfg.SQLALCHEMY_DATABASE_URI)
+    return cfg
+
+
+def engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        # check_same_thread off: the embedded worker thread shares the engine; the
+        # ``begin`` hook in netwerk.db turns every transaction into BEGIN IMMEDIATE.
+        return {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    return {"pool_pre_ping": True}

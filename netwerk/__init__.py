@@ -1,0 +1,37 @@
+"""Netwerk application core: ``create_app()``, accounts and organisations, the JSON API,
+background jobs, e-mail and the CLI. Run it with ``flask --app netwerk ...``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from config import BASE_DIR, ConfigError, load_config
+
+__all__ = ["ConfigError", "create_app"]
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the environment (plus ``overrides``, used by tests)."""
+    cfg = load_config(overrides)
+    app = Flask(
+        __name__,
+        instance_path=str(Path(cfg.INSTANCE_PATH).resolve()),
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+    )
+    app.config.from_mapping(cfg.as_flask_mapping())
+    app.config["NETWERK_CONFIG"] = cfg
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    from netwerk import setup  # the wiring lives in one module so this stays readable
+
+    setup.init_extensions(app, cfg)
+    setup.init_security(app)
+    setup.register_blueprints(app)
+    setup.register_cli(app)
+    setup.register_errors(app)
+    setup.init_jobs(app, cfg)
+    return app

@@ -1,0 +1,105 @@
+"""The fictional demo region: Alphen aan den Rijn and Katwijk with their partners.
+
+Idempotent: organisations and accounts are found by name and e-mail and created only when
+missing, through the same operations the beheerder uses, so the demo is audited too.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from netwerk import operations as ops
+from netwerk.db import db
+from netwerk.models import Organisation, User
+from netwerk.security import hash_password
+from privacy.audit import Actor
+
+DEFAULT_DEMO_PASSWORD = "netwerk-demo-2026"
+DOMAIN = "demo.netwerk.test"
+
+# (name, type, domain, e-mail local part)
+ORGANISATIONS: list[tuple[str, str, str, str]] = [
+    ("Gemeente Alphen aan den Rijn", "gemeente", "bestuur", "alphen"),
+    ("Gemeente Katwijk", "gemeente", "bestuur", "katwijk"),
+    ("CJG Alphen aan den Rijn", "cjg", "zorg", "cjg-alphen"),
+    ("CJG Katwijk", "cjg", "zorg", "cjg-katwijk"),
+    ("Politie Hollands Midden", "politie", "veiligheid", "politie"),
+    ("Jongerenwerk Rijnstreek", "jongerenwerk", "zorg", "jongerenwerk"),
+    ("Jeugdbescherming west", "gi", "zorg", "jbw"),
+    ("Raad voor de Kinderbescherming Leiden", "raad", "veiligheid", "raad"),
+    ("Veilig Thuis Hollands Midden", "veilig_thuis", "veiligheid", "veiligthuis"),
+    ("Reclassering Nederland regio Leiden", "reclassering", "veiligheid", "reclassering"),
+    ("Leerplicht Rijnstreek", "leerplicht", "onderwijs", "leerplicht"),
+    ("Veiligheidshuis Hollands Midden", "veiligheidshuis", "veiligheid", "vhh"),
+    ("GGZ Rijnland", "ggz", "zorg", "ggz"),
+    ("Stichting Regionaal Samenwerkingsverband Onderwijs", "school", "onderwijs", "zat"),
+]
+
+FIRST = ["Anne", "Bram", "Carla", "Daan", "Eva", "Fatima", "Gert", "Hanna", "Ilias", "Joke", "Karim",
+         "Lotte", "Mehmet", "Noor", "Oscar", "Petra", "Quinten", "Rosa", "Sven", "Tessa", "Umut",
+         "Vera", "Willem", "Yara", "Zeynep", "Ruben", "Sanne", "Thijs"]
+LAST = ["de Vries", "Jansen", "Bakker", "Visser", "Smit", "Meijer", "de Boer", "Mulder", "de Groot",
+        "Bos", "Vos", "Peters", "Hendriks", "van Leeuwen", "Dekker", "Brouwer", "de Wit", "Dijkstra"]
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    email: str
+    name: str
+    organisation: str
+    roles: tuple[str, ...]
+
+
+def _special_accounts() -> list[DemoAccount]:
+    return [
+        DemoAccount(f"beheerder@{DOMAIN}", "Bea Beheer", "Gemeente Alphen aan den Rijn", ("beheerder",)),
+        DemoAccount(f"voorzitter@{DOMAIN}", "Victor Voorzitter", "Veiligheidshuis Hollands Midden", ("voorzitter",)),
+        DemoAccount(f"voorzitter.katwijk@{DOMAIN}", "Vera Voorzitter", "Gemeente Katwijk", ("voorzitter",)),
+        DemoAccount(f"secretaris@{DOMAIN}", "Sam Secretaris", "Veiligheidshuis Hollands Midden", ("secretaris",)),
+        DemoAccount(f"privacy@{DOMAIN}", "Pim Privacy", "Gemeente Alphen aan den Rijn", ("privacy",)),
+        DemoAccount(f"leidinggevende@{DOMAIN}", "Lies Leidinggevende", "Politie Hollands Midden", ("leidinggevende",)),
+        DemoAccount(f"bestuurder@{DOMAIN}", "Bert Bestuurder", "Gemeente Alphen aan den Rijn", ("bestuurder",)),
+    ]
+
+
+def demo_accounts() -> list[DemoAccount]:
+    """Every demo account: one per special role, and two deelnemers per partner."""
+    accounts = _special_accounts()
+    n = 0
+    for name, _type, _domain, local in ORGANISATIONS:
+        for i in (1, 2):
+            person = f"{FIRST[n % len(FIRST)]} {LAST[(n * 7) % len(LAST)]}"
+            n += 1
+            accounts.append(DemoAccount(f"{local}.{i}@{DOMAIN}", person, name, ("deelnemer",)))
+    return accounts
+
+
+def demo_password() -> str:
+    return os.environ.get("NETWERK_DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD
+
+
+def create_demo_region() -> tuple[int, int]:
+    """Create what is missing; returns (organisations created, users created)."""
+    actor = Actor.system("demo")
+    orgs = {o.name: o for o in db.session.scalars(select(Organisation))}
+    created_orgs = 0
+    for name, org_type, domain, local in ORGANISATIONS:
+        if name not in orgs:
+            orgs[name] = ops.create_organisation(ops.OrganisationData(
+                name=name, org_type=org_type, domain=domain, email=f"info@{local}.{DOMAIN}",
+                phone="071 000 0000"), actor)
+            created_orgs += 1
+    existing = set(db.session.scalars(select(User.email)))
+    created_users = 0
+    password_hash = hash_password(demo_password())
+    for account in demo_accounts():
+        if account.email in existing:
+            continue
+        ops.create_user(ops.UserData(email=account.email, name=account.name,
+                                     organisation_id=orgs[account.organisation].id, roles=set(account.roles)),
+                        actor, demo_password_hash=password_hash)
+        created_users += 1
+    return created_orgs, created_users

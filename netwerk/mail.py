@@ -1,0 +1,81 @@
+"""Outgoing e-mail: fixed Dutch templates that carry a link and never case content.
+
+A mail is a row in ``outbox_mail`` written in the caller's transaction; delivery is a job
+queued after commit. With SMTP configured the job sends it; without, the mail stays in the
+local outbox, which the beheerder can read in demo mode.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+
+from flask import current_app
+
+from netwerk.db import db, on_commit, utcnow
+from netwerk.models import OutboxMail
+
+# The only mails Netwerk can send. Placeholders are limited to the recipient's own name
+# and a link, so no code path can put case content into an e-mail.
+TEMPLATES: dict[str, tuple[str, str]] = {
+    "account_created": (
+        "Uw account voor Netwerk",
+        "Beste {name},\n\nEr is een account voor u aangemaakt in Netwerk. Uw beheerder geeft u "
+        "een tijdelijk wachtwoord; bij de eerste keer inloggen kiest u een eigen wachtwoord.\n\n"
+        "Inloggen: {link}\n\nDit is een automatisch bericht.",
+    ),
+    "password_reset": (
+        "Uw wachtwoord voor Netwerk is opnieuw ingesteld",
+        "Beste {name},\n\nUw beheerder heeft uw wachtwoord opnieuw ingesteld. U krijgt het "
+        "tijdelijke wachtwoord van uw beheerder; bij het inloggen kiest u een nieuw wachtwoord.\n\n"
+        "Inloggen: {link}\n\nHeeft u hier niet om gevraagd? Neem dan contact op met uw beheerder.",
+    ),
+    "account_deactivated": (
+        "Uw account voor Netwerk is gedeactiveerd",
+        "Beste {name},\n\nUw account in Netwerk is gedeactiveerd; u bent overal uitgelogd.\n\n"
+        "Meer informatie: {link}",
+    ),
+}
+
+
+def queue_mail(kind: str, recipient: str, name: str, path: str, dedupe_key: str | None = None) -> OutboxMail:
+    """Write the mail to the outbox and deliver it after commit."""
+    subject, body = TEMPLATES[kind]
+    link = current_app.config["BASE_URL"] + path
+    mail = OutboxMail(
+        recipient=recipient, subject=subject, kind=kind, dedupe_key=dedupe_key,
+        body=body.format(name=name, link=link),
+    )
+    db.session.add(mail)
+    db.session.flush()
+    on_commit(lambda mail_id=str(mail.id): _enqueue_delivery(mail_id))
+    return mail
+
+
+def _enqueue_delivery(mail_id: str) -> None:
+    from netwerk.jobqueue import enqueue  # noqa: PLC0415 - jobqueue imports db; avoid the cycle at import
+
+    enqueue("netwerk.jobs.deliver_mail", mail_id, job_id=f"mail-{mail_id}")
+
+
+def deliver(mail: OutboxMail) -> None:
+    """Send ``mail`` by SMTP, or keep it in the local outbox when there is no SMTP."""
+    if mail.state != "queued":
+        return  # delivered already: jobs run at least once
+    cfg = current_app.config
+    if not cfg["SMTP_HOST"]:
+        mail.state = "kept_local"
+        return
+    message = EmailMessage()
+    message["From"] = cfg["MAIL_FROM"]
+    message["To"] = mail.recipient
+    message["Subject"] = mail.subject
+    message.set_content(mail.body)
+    with smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=30) as smtp:
+        if cfg["SMTP_STARTTLS"]:
+            smtp.starttls(context=ssl.create_default_context())
+        if cfg["SMTP_USER"]:
+            smtp.login(cfg["SMTP_USER"], cfg["SMTP_PASSWORD"] or "")
+        smtp.send_message(message)
+    mail.state, mail.sent_at = "sent", utcnow()

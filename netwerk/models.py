@@ -1,0 +1,186 @@
+"""Core tables: organisations (ketenpartners), accounts with their roles, login sessions,
+API tokens and the mail outbox."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from netwerk.db import UUIDPrimaryKey, db, enum_check, utcnow
+from privacy.encryption import Encrypted, EncryptedText
+
+ORG_TYPES: dict[str, str] = {
+    "gemeente": "Gemeente",
+    "cjg": "CJG",
+    "politie": "Politie",
+    "jongerenwerk": "Jongerenwerk",
+    "gi": "Gecertificeerde instelling / jeugdbescherming",
+    "raad": "Raad voor de Kinderbescherming",
+    "veilig_thuis": "Veilig Thuis",
+    "reclassering": "Reclassering",
+    "leerplicht": "Leerplicht",
+    "ggd": "GGD",
+    "ggz": "GGZ",
+    "mee": "MEE",
+    "school": "School / ZAT",
+    "veiligheidshuis": "Veiligheidshuis",
+    "woningcorporatie": "Woningcorporatie",
+    "overig": "Overig",
+}
+ORG_DOMAINS: dict[str, str] = {
+    "zorg": "Zorg",
+    "veiligheid": "Veiligheid",
+    "onderwijs": "Onderwijs",
+    "bestuur": "Bestuur",
+}
+ROLES: dict[str, str] = {
+    "beheerder": "Beheerder",
+    "voorzitter": "Voorzitter",
+    "secretaris": "Secretaris",
+    "deelnemer": "Deelnemer",
+    "privacy": "Privacy officer",
+    "leidinggevende": "Leidinggevende",
+    "bestuurder": "Bestuurder",
+}
+MAIL_STATES = ("queued", "sent", "kept_local", "failed")
+
+
+class Organisation(UUIDPrimaryKey, db.Model):
+    __tablename__ = "organisation"
+    __table_args__ = (
+        CheckConstraint(enum_check("org_type", list(ORG_TYPES)), name="org_type"),
+        CheckConstraint(enum_check("domain", list(ORG_DOMAINS)), name="domain"),
+    )
+
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    org_type: Mapped[str] = mapped_column(String(32))
+    domain: Mapped[str] = mapped_column(String(16))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    users: Mapped[list[User]] = relationship(back_populates="organisation")
+
+    @property
+    def type_label(self) -> str:
+        return ORG_TYPES[self.org_type]
+
+    @property
+    def domain_label(self) -> str:
+        return ORG_DOMAINS[self.domain]
+
+
+class User(UUIDPrimaryKey, db.Model):
+    __tablename__ = "user_account"
+
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisation.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    _totp_secret: Mapped[str | None] = mapped_column("totp_secret", EncryptedText())
+    totp_secret = Encrypted()
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    totp_last_timecode: Mapped[int | None] = mapped_column(Integer)
+    # Demo accounts skip the two-factor requirement unless NETWERK_DEMO_2FA=1.
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
+    role_rows: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    # flask-login protocol ------------------------------------------------------------
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(r.role for r in self.role_rows)
+
+    @property
+    def primary_role(self) -> str:
+        """The role audit entries name when the action does not pick one."""
+        order = list(ROLES)
+        return min(self.roles, key=order.index) if self.roles else "deelnemer"
+
+
+class UserRole(db.Model):
+    """A role grant: a row with constraints, created and revoked only by operations."""
+
+    __tablename__ = "user_role"
+    __table_args__ = (CheckConstraint(enum_check("role", list(ROLES)), name="role"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+class LoginSession(db.Model):
+    """A server-side record of a browser session: logout and deactivation end it at once,
+    whatever the cookie says."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    ip: Mapped[str | None] = mapped_column(String(64))
+    two_factor_done: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ApiToken(db.Model):
+    """An issued JWT, by its ``jti``, so it can be revoked before it expires."""
+
+    __tablename__ = "api_token"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"), index=True)
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class OutboxMail(UUIDPrimaryKey, db.Model):
+    """Every e-mail Netwerk sends. Bodies come from fixed templates with a link and no
+    case content; without SMTP the mail stays here for the demo beheerder to read."""
+
+    __tablename__ = "outbox_mail"
+    __table_args__ = (
+        CheckConstraint(enum_check("state", MAIL_STATES), name="state"),
+        UniqueConstraint("dedupe_key"),
+    )
+
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(64))
+    dedupe_key: Mapped[str | None] = mapped_column(String(120))
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(String(300))

@@ -1,0 +1,36 @@
+"""Who may do what with accounts, organisations and the system itself.
+
+One API (:func:`may`) instead of role strings compared in views. Deny by default: a
+permission not listed here is refused. Case content is not decided here but by
+``privacy.policy.decide``, which refuses the beheerder role outright.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "organisations.manage": frozenset({"beheerder"}),
+    "users.manage": frozenset({"beheerder"}),
+    "outbox.read": frozenset({"beheerder"}),
+    "audit.read": frozenset({"privacy"}),
+}
+
+
+class HasRoles(Protocol):
+    @property
+    def roles(self) -> frozenset[str]: ...
+
+    @property
+    def active(self) -> bool: ...
+
+
+def may(user: HasRoles | None, permission: str) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return False
+    allowed = PERMISSIONS.get(permission)
+    return bool(allowed and allowed & user.roles)
+
+
+def needs_two_factor(roles: frozenset[str], required_roles: tuple[str, ...]) -> bool:
+    return bool(roles & set(required_roles))

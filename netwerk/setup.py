@@ -1,0 +1,98 @@
+"""Wiring for ``create_app``: extensions, security headers, blueprints, CLI, errors, jobs."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Flask, g, request
+
+from config import BASE_DIR, Config
+from netwerk import auth, jobqueue
+from netwerk.extensions import csrf, db, limiter, migrate
+from netwerk.policy import may
+from privacy.encryption import Keyring
+from privacy.keys import load_master_keys
+
+
+def init_extensions(app: Flask, cfg: Config) -> None:
+    # Importing the models registers every table on the metadata (migrations need all).
+    import netwerk.models  # noqa: F401
+    import privacy.models  # noqa: F401
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), compare_type=True,
+                     render_as_batch=True)  # SQLite alters tables by copying them
+    csrf.init_app(app)
+    app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
+    limiter.init_app(app)
+    auth.init_app(app)
+    keys = load_master_keys(cfg.KEY_FILE, create=not cfg.is_production)
+    app.extensions["netwerk.master_keys"] = keys
+    app.extensions["netwerk.keyring"] = Keyring(keys.kek)
+
+
+def init_security(app: Flask) -> None:
+    app.jinja_env.globals["may"] = may
+
+    @app.before_request
+    def _nonce() -> None:
+        g.csp_nonce = secrets.token_urlsafe(16)
+
+    @app.after_request
+    def _headers(response):  # noqa: ANN001, ANN202 - Flask hook signature
+        nonce = g.get("csp_nonce", "")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; "
+            "img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
+            "form-action 'self'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+    @app.teardown_request
+    def _end_transaction(exc: BaseException | None) -> None:
+        # The request owns the transaction: views commit explicitly; anything left
+        # uncommitted (an error, an abort) is rolled back here.
+        if db.session.is_active:
+            db.session.rollback()
+
+
+def register_blueprints(app: Flask) -> None:
+    from netwerk.api import bp as api_bp
+    from netwerk.views import register
+
+    register(app)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # the API authenticates by bearer token and ignores cookies
+
+
+def register_cli(app: Flask) -> None:
+    from netwerk.cli import register as register_core_cli
+    from privacy.cli import privacy_cli
+
+    register_core_cli(app)
+    app.cli.add_command(privacy_cli)
+
+
+def register_errors(app: Flask) -> None:
+    from netwerk.errors import register
+
+    register(app)
+
+
+def init_jobs(app: Flask, cfg: Config) -> None:
+    jobqueue.init_app(app)
+    if cfg.EMBEDDED_WORKER and app.config.get("EMBEDDED_WORKER_AUTOSTART", True):
+        # Only a process that serves requests starts the worker threads; CLI commands
+        # drain the queue themselves before they exit (see jobqueue.drain).
+        @app.before_request
+        def _start_embedded_worker() -> None:
+            if "netwerk.embedded_runtime" not in app.extensions:
+                jobqueue.start_embedded(app)

@@ -1,0 +1,104 @@
+"""The user's own account: password change and two-factor enrolment."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, session, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from netwerk import operations as ops
+from netwerk.auth import current_actor, two_factor_required
+from netwerk.db import db
+from netwerk.forms import CodeForm, DisableTwoFactorForm, PasswordChangeForm
+from netwerk.security import new_totp_secret, provisioning_uri, qr_svg
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+@bp.route("/")
+@login_required
+def overview() -> str:
+    return render_template("account/overview.html", required=two_factor_required(current_user),
+                           disable_form=DisableTwoFactorForm())
+
+
+@bp.route("/wachtwoord", methods=["GET", "POST"])
+@login_required
+def password() -> Response | str | tuple[str, int]:
+    form = PasswordChangeForm()
+    if not form.validate_on_submit():
+        return render_template("account/password.html", form=form), 422 if form.is_submitted() else 200
+    try:
+        ops.change_password(current_user, form.current_password.data, form.new_password.data,
+                            current_actor(), keep_session=g.get("login_session"))
+    except ops.OperationError as exc:
+        db.session.commit()
+        getattr(form, exc.field or "new_password").errors = [exc.message]
+        return render_template("account/password.html", form=form), 422
+    db.session.commit()
+    flash("Uw wachtwoord is gewijzigd. Andere sessies zijn beëindigd.", "success")
+    return redirect(url_for("home.dashboard"))
+
+
+@bp.route("/tweestapsverificatie", methods=["GET", "POST"])
+@login_required
+def two_factor() -> Response | str | tuple[str, int]:
+    login_session = g.get("login_session")
+    if current_user.totp_enabled and (login_session is None or login_session.two_factor_done):
+        return redirect(url_for("account.overview"))
+    if current_user.totp_enabled:
+        # Enrolled, but this session logged in before that: confirm with a code now.
+        return _confirm_existing(login_session)
+    # The secret lives in the (signed) session until confirmed, so an abandoned
+    # enrolment leaves nothing in the database.
+    secret = session.get("totp_pending") or new_totp_secret()
+    session["totp_pending"] = secret
+    form = CodeForm()
+    uri = provisioning_uri(secret, current_user.email)
+    if form.validate_on_submit():
+        try:
+            ops.enable_two_factor(current_user, secret, form.code.data, current_actor())
+        except ops.OperationError as exc:
+            form.code.errors = [exc.message]
+        else:
+            if login_session is not None:
+                login_session.two_factor_done = True
+            db.session.commit()
+            session.pop("totp_pending", None)
+            flash("Tweestapsverificatie staat aan.", "success")
+            return redirect(url_for("home.dashboard"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("account/two_factor.html", form=form, qr=qr_svg(uri), secret=secret,
+                           required=two_factor_required(current_user)), status
+
+
+def _confirm_existing(login_session: object) -> Response | tuple[str, int] | str:
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            ops.check_second_factor(current_user, form.code.data, current_actor())
+        except ops.OperationError as exc:
+            db.session.commit()
+            form.code.errors = [exc.message]
+        else:
+            login_session.two_factor_done = True  # type: ignore[attr-defined]
+            db.session.commit()
+            return redirect(url_for("home.dashboard"))
+    return render_template("auth/second_factor.html", form=form), 422 if form.is_submitted() else 200
+
+
+@bp.route("/tweestapsverificatie/uit", methods=["POST"])
+@login_required
+def disable_two_factor() -> Response | tuple[str, int] | str:
+    form = DisableTwoFactorForm()
+    required = two_factor_required(current_user)
+    if form.validate_on_submit():
+        try:
+            ops.disable_two_factor(current_user, form.password.data, current_actor(), required)
+        except ops.OperationError as exc:
+            form.password.errors = [exc.message]
+        else:
+            db.session.commit()
+            flash("Tweestapsverificatie staat uit.", "success")
+            return redirect(url_for("account.overview"))
+    return render_template("account/overview.html", required=required, disable_form=form), 422

@@ -1,0 +1,67 @@
+"""Helpers shared by the HTML views: load-check-act decorators and the account gate.
+
+A handler loads objects from the URL (404 if missing), checks access (403) and then calls
+an operation; these decorators do the first two so no handler can forget them.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, abort, g, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from netwerk.auth import is_api_request, two_factor_required
+from netwerk.db import db
+from netwerk.policy import may
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Endpoints a logged-in user may reach while a password change or 2FA enrolment is due.
+ACCOUNT_GATE_OPEN = {"auth.logout", "account.password", "account.two_factor", "static", "home.health"}
+
+
+def permission_required(permission: str) -> Callable[[F], F]:
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not may(current_user, permission):
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapped  # type: ignore[return-value]
+    return decorator
+
+
+def load_or_404(model: type, value: str) -> Any:
+    """Fetch ``model`` by the UUID in the URL; a malformed id is a 404, not a 500."""
+    try:
+        key = uuid.UUID(value)
+    except (ValueError, TypeError):
+        abort(404)
+    obj = db.session.get(model, key)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def init_account_gate(app: Flask) -> None:
+    @app.before_request
+    def _account_gate() -> Any:
+        if is_api_request() or not current_user.is_authenticated:
+            return None
+        if request.endpoint in ACCOUNT_GATE_OPEN:
+            return None
+        if current_user.must_change_password:
+            return redirect(url_for("account.password"))
+        if two_factor_required(current_user):
+            if not current_user.totp_enabled:
+                return redirect(url_for("account.two_factor"))
+            login_session = g.get("login_session")
+            if login_session is not None and not login_session.two_factor_done:
+                # enrolled during this session: the enrolment itself proved the factor
+                return redirect(url_for("account.two_factor"))
+        return None
