@@ -9,6 +9,7 @@ nobody backs up.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -50,10 +51,8 @@ def write_secret_file(path: Path, content: str) -> None:
 def _generated_secret(instance: Path, name: str) -> str:
     path = instance / name
     if not path.exists():
-        try:
+        with contextlib.suppress(FileExistsError):  # another process won the race; read theirs
             write_secret_file(path, secrets.token_urlsafe(48))
-        except FileExistsError:  # another process won the race; read theirs
-            pass
     return path.read_text(encoding="utf-8").strip()
 
 

@@ -9,13 +9,21 @@ from typing import Any
 from flask import Flask
 
 from config import BASE_DIR, ConfigError, load_config
+from privacy.keys import KeyFileError
 
 __all__ = ["ConfigError", "create_app"]
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
-    """Build the app from the environment (plus ``overrides``, used by tests)."""
-    cfg = load_config(overrides)
+    """Build the app from the environment (plus ``overrides``, used by tests).
+
+    A configuration problem ends the process with one line saying what is missing,
+    not a traceback: that line is what an operator reads in a service log.
+    """
+    try:
+        cfg = load_config(overrides)
+    except ConfigError as exc:
+        raise SystemExit(f"Netwerk cannot start: {exc}") from None
     app = Flask(
         __name__,
         instance_path=str(Path(cfg.INSTANCE_PATH).resolve()),
@@ -28,7 +36,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     from netwerk import setup  # the wiring lives in one module so this stays readable
 
-    setup.init_extensions(app, cfg)
+    try:
+        setup.init_extensions(app, cfg)
+    except KeyFileError as exc:
+        raise SystemExit(f"Netwerk cannot start: {exc}") from None
     setup.init_security(app)
     setup.register_blueprints(app)
     setup.register_cli(app)

@@ -104,10 +104,6 @@ class EmbeddedWorker(SimpleWorker):
         super().__init__(*args, **kwargs)
         self.app = app
 
-    @property
-    def dequeue_timeout(self) -> int:
-        return 1  # wake up every second so stop() is noticed promptly
-
     def _install_signal_handlers(self) -> None:
         """Signals only reach the main thread; the runtime stops us with ``stop()``."""
 
@@ -137,8 +133,19 @@ class EmbeddedRuntime:
             thread.start()
 
     def _work(self) -> None:
-        assert self.worker is not None
-        self.worker.work(logging_level="WARNING")
+        # rq's work() loop only notices a stop request between jobs and otherwise waits
+        # for a job indefinitely; this loop wakes every second so stop() takes effect.
+        worker = self.worker
+        assert worker is not None
+        worker.bootstrap(logging_level="WARNING")
+        try:
+            while not self._stop.is_set():
+                result = worker.dequeue_job_and_maintain_ttl(timeout=1, max_idle_time=1)
+                if result is not None:
+                    worker.execute_job(*result)
+                    worker.heartbeat()
+        finally:
+            worker.teardown()
 
     def _schedule(self, conn: redis.Redis) -> None:
         scheduler = RQScheduler([QUEUE_NAME], connection=conn, interval=1)
@@ -152,8 +159,6 @@ class EmbeddedRuntime:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
-        if self.worker is not None:
-            self.worker._stop_requested = True
         for thread in self._threads:
             thread.join(timeout)
 

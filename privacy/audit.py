@@ -150,7 +150,7 @@ def record(
 
 
 def _enqueue_checkpoint(seq: int) -> None:
-    from netwerk.jobqueue import enqueue  # noqa: PLC0415 - jobqueue needs the app; audit is imported by it
+    from netwerk.jobqueue import enqueue
 
     enqueue("privacy.jobs.audit_checkpoint", job_id=f"audit-checkpoint-{seq}")
 

@@ -56,6 +56,8 @@ def init_key_file(path: Path) -> None:
     try:
         create_key_file(path)
     except FileExistsError as exc:
-        raise click.ClickException(f"{path} bestaat al; overschrijven zou alle versleutelde data onleesbaar maken.") from exc
+        raise click.ClickException(
+            f"{path} bestaat al; overschrijven zou alle versleutelde data onleesbaar maken."
+        ) from exc
     click.echo(f"Sleutelbestand aangemaakt: {path} (bewaar een back-up op een veilige plek).")
 

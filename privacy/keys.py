@@ -9,6 +9,7 @@ subject identifiers and the JWT signing key. The embedded default generates it u
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -66,10 +67,8 @@ def load_master_keys(path: Path, create: bool) -> MasterKeys:
     if not path.exists():
         if not create:
             raise KeyFileError(f"key file {path} does not exist")
-        try:
+        with contextlib.suppress(FileExistsError):
             create_key_file(path)
-        except FileExistsError:
-            pass
     if os.name == "posix" and path.stat().st_mode & 0o077:
         raise KeyFileError(f"key file {path} is readable by others; run chmod 600 {path}")
     try:

@@ -150,12 +150,12 @@ def csrf_token(client: FlaskClient, url: str) -> str:
 
 
 def post_form(client: FlaskClient, url: str, data: dict, token_from: str | None = None,
-              follow_redirects: bool = False):  # noqa: ANN201
+              follow_redirects: bool = False):
     """POST like the browser would: with the CSRF token of the page the form is on."""
     payload = {"csrf_token": csrf_token(client, token_from or url), **data}
     return client.post(url, data=payload, follow_redirects=follow_redirects)
 
 
-def login(client: FlaskClient, email: str, password: str, follow_redirects: bool = False):  # noqa: ANN201
+def login(client: FlaskClient, email: str, password: str, follow_redirects: bool = False):
     return post_form(client, "/inloggen", {"email": email, "password": password},
                      follow_redirects=follow_redirects)
