@@ -3,7 +3,7 @@ statements (no lazy loads in templates)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from netwerk.db import db
@@ -11,7 +11,7 @@ from netwerk.models import Organisation, OutboxMail, User
 
 
 def organisations(include_inactive: bool = True) -> list[Organisation]:
-    stmt = select(Organisation).order_by(Organisation.name)
+    stmt = select(Organisation).order_by(func.lower(Organisation.name))
     if not include_inactive:
         stmt = stmt.where(Organisation.active.is_(True))
     return list(db.session.scalars(stmt))
@@ -25,7 +25,7 @@ def organisation_choices(include: object = None) -> list[tuple[str, str]]:
 
 def users_with_organisation() -> list[User]:
     stmt = (select(User).options(selectinload(User.role_rows))
-            .order_by(User.name))
+            .order_by(func.lower(User.name)))
     return list(db.session.scalars(stmt).unique())
 
 
