@@ -76,6 +76,7 @@ class Config:
     REDIS_URL: str | None = None
     EMBEDDED_WORKER: bool = True
     BASE_URL: str = "http://127.0.0.1:5000"
+    PROXY_HOPS: int = 0
     SMTP_HOST: str | None = None
     SMTP_PORT: int = 25
     SMTP_USER: str | None = None
@@ -154,6 +155,7 @@ def load_config(overrides: dict | None = None) -> Config:
         cfg.RATELIMIT_STORAGE_URI = cfg.REDIS_URL
 
     cfg.BASE_URL = os.environ.get("NETWERK_BASE_URL", cfg.BASE_URL).rstrip("/")
+    cfg.PROXY_HOPS = _int("NETWERK_PROXY_HOPS", 0)
     cfg.SMTP_HOST = os.environ.get("SMTP_HOST") or None
     cfg.SMTP_PORT = _int("SMTP_PORT", 587 if cfg.SMTP_HOST else 25)
     cfg.SMTP_USER = os.environ.get("SMTP_USER") or None

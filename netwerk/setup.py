@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, g, request
+from flask import Flask, Response, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import BASE_DIR, Config
 from netwerk import auth, jobqueue
@@ -33,13 +34,18 @@ def init_extensions(app: Flask, cfg: Config) -> None:
 
 def init_security(app: Flask) -> None:
     app.jinja_env.globals["may"] = may
+    hops = app.config["PROXY_HOPS"]
+    if hops:
+        # Behind a reverse proxy the client address (for rate limits and the audit log)
+        # comes from X-Forwarded-For; trust exactly as many hops as configured, no more.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     @app.before_request
     def _nonce() -> None:
         g.csp_nonce = secrets.token_urlsafe(16)
 
     @app.after_request
-    def _headers(response):  # noqa: ANN001, ANN202 - Flask hook signature
+    def _headers(response: Response) -> Response:
         nonce = g.get("csp_nonce", "")
         response.headers.setdefault(
             "Content-Security-Policy",

@@ -96,3 +96,21 @@ def test_production_start_prints_one_clear_line(tmp_path):
     assert done.returncode != 0
     assert "NETWERK_ENV=production needs SECRET_KEY and NETWERK_KEY_FILE" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_proxy_hops_decide_which_client_address_is_trusted(env):
+    from netwerk import create_app
+
+    for hops, expected in ((0, "127.0.0.1"), (1, "203.0.113.9")):
+        env.setenv("NETWERK_PROXY_HOPS", str(hops))
+        app = create_app({"EMBEDDED_WORKER_AUTOSTART": False})
+
+        @app.route("/whoami")
+        def whoami() -> str:
+            from flask import request
+
+            return request.remote_addr or ""
+
+        seen = app.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.9"},
+                                     environ_base={"REMOTE_ADDR": "127.0.0.1"})
+        assert seen.get_data(as_text=True) == expected
