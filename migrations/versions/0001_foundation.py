@@ -10,6 +10,9 @@ which is what the hash chain and the signed checkpoints are for.
 """
 from alembic import op
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+JSON_DOC = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 # revision identifiers, used by Alembic.
@@ -67,16 +70,16 @@ def upgrade():
     sa.Column('ip', sa.String(length=64), nullable=True),
     sa.Column('action', sa.String(length=64), nullable=False),
     sa.Column('outcome', sa.String(length=16), nullable=False),
-    sa.Column('subject_ids', sa.JSON(), nullable=False),
+    sa.Column('subject_ids', JSON_DOC, nullable=False),
     sa.Column('object_type', sa.String(length=64), nullable=True),
     sa.Column('object_id', sa.String(length=64), nullable=True),
-    sa.Column('data_categories', sa.JSON(), nullable=False),
+    sa.Column('data_categories', JSON_DOC, nullable=False),
     sa.Column('purpose', sa.String(length=64), nullable=True),
     sa.Column('covenant_version', sa.String(length=32), nullable=True),
     sa.Column('covenant_article', sa.String(length=32), nullable=True),
     sa.Column('legal_basis', sa.String(length=64), nullable=True),
     sa.Column('summary', sa.String(length=200), nullable=False),
-    sa.Column('meta', sa.JSON(), nullable=False),
+    sa.Column('meta', JSON_DOC, nullable=False),
     sa.Column('prev_hash', sa.String(length=64), nullable=False),
     sa.Column('entry_hash', sa.String(length=64), nullable=False),
     sa.CheckConstraint("outcome IN ('success', 'failure', 'allowed', 'denied', 'emergency')", name=op.f('ck_audit_entry_outcome')),
