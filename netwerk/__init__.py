@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 
 from config import BASE_DIR, ConfigError, load_config
+from netwerk import setup
 from privacy.keys import KeyFileError
 
 __all__ = ["ConfigError", "create_app"]
@@ -33,8 +34,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(cfg.as_flask_mapping())
     app.config["NETWERK_CONFIG"] = cfg
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-
-    from netwerk import setup  # the wiring lives in one module so this stays readable
 
     try:
         setup.init_extensions(app, cfg)

@@ -54,7 +54,9 @@ def error_response(status: int, message: str | None = None) -> Response | tuple[
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> Response | tuple[str, int]:
-        return error_response(400, "Het formulier is verlopen of ongeldig. Laad de pagina opnieuw en probeer het nog eens.")
+        return error_response(
+            400, "Het formulier is verlopen of ongeldig. Laad de pagina opnieuw en probeer het nog eens."
+        )
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response | tuple[str, int]:

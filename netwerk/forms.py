@@ -13,6 +13,7 @@ from wtforms import (
     BooleanField,
     EmailField,
     PasswordField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -24,6 +25,11 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from netwerk.models import ORG_DOMAINS, ORG_TYPES, ROLES
 
 REQUIRED = "Dit veld is verplicht."
+
+
+def _choices(labels: dict[str, str]) -> list[SelectChoice]:
+    # WTForms 3.3 deprecates (value, label) tuples, and the suite turns warnings into errors.
+    return [SelectChoice(value, label) for value, label in labels.items()]
 
 
 def _length(maximum: int, minimum: int = 0) -> Length:
@@ -119,9 +125,9 @@ class ConfirmForm(StrictForm):
 
 class OrganisationForm(StrictForm):
     name = text("Naam", 200, minimum=2)
-    org_type = SelectField("Type", choices=list(ORG_TYPES.items()),
+    org_type = SelectField("Type", choices=_choices(ORG_TYPES),
                            validate_choice=True)
-    domain = SelectField("Domein", choices=list(ORG_DOMAINS.items()), validate_choice=True)
+    domain = SelectField("Domein", choices=_choices(ORG_DOMAINS), validate_choice=True)
     email = EmailField("E-mailadres (algemeen)", validators=[
         Optional(), _length(254), EmailAddress()])
     phone = text("Telefoonnummer", 40, required=False)
@@ -139,7 +145,7 @@ class UserForm(StrictForm):
     email = email_field()
     phone = text("Telefoonnummer", 40, required=False)
     organisation_id = SelectField("Organisatie", choices=[], validate_choice=True)
-    roles = MultiCheckboxField("Rollen", choices=list(ROLES.items()), validate_choice=True)
+    roles = MultiCheckboxField("Rollen", choices=_choices(ROLES), validate_choice=True)
     submit = SubmitField("Opslaan")
 
     def validate_roles(self, field: MultiCheckboxField) -> None:

@@ -48,9 +48,9 @@ def enqueue(path: str, *args: object, job_id: str | None = None,
     """Queue ``path(*args)``. A job id already queued or running is not queued again."""
     queue = get_queue()
     kwargs: dict[str, Any] = {"job_id": job_id, "result_ttl": 3600, "failure_ttl": 7 * 86400}
-    if job_id and (existing := queue.fetch_job(job_id)) is not None:
-        if existing.get_status(refresh=True) in {"queued", "started", "scheduled", "deferred"}:
-            return existing
+    existing = queue.fetch_job(job_id) if job_id else None
+    if existing is not None and existing.get_status(refresh=True) in {"queued", "started", "scheduled", "deferred"}:
+        return existing
     if delay:
         return queue.enqueue_in(delay, run_job, path, *args, **kwargs)
     return queue.enqueue(run_job, path, *args, **kwargs)
@@ -63,7 +63,9 @@ def _app_for_process() -> Flask:
     """The app an ``rq worker`` process runs jobs in, built once per process."""
     global _PROCESS_APP
     if _PROCESS_APP is None:
-        from netwerk import create_app  # noqa: PLC0415 - only a bare rq worker gets here
+        # Imported here, not at the top: netwerk/__init__ (create_app) imports this module
+        # through its wiring, and only a bare `rq worker` process ever gets here.
+        from netwerk import create_app  # noqa: PLC0415
 
         _PROCESS_APP = create_app()
     return _PROCESS_APP
@@ -72,7 +74,7 @@ def _app_for_process() -> Flask:
 def run_job(path: str, *args: object) -> object:
     """Entry point of every job: resolve ``path``, run it in an app context, commit."""
     module_name, _, func_name = path.rpartition(".")
-    if not module_name.split(".")[0] in {"netwerk", "privacy", "meetings", "escalation"}:
+    if module_name.split(".")[0] not in {"netwerk", "privacy", "meetings", "escalation"}:
         raise ValueError(f"refusing to run {path!r}")
     func = getattr(importlib.import_module(module_name), func_name)
     if has_app_context():

@@ -14,6 +14,7 @@ from email.message import EmailMessage
 from flask import current_app
 
 from netwerk.db import db, on_commit, utcnow
+from netwerk.jobqueue import enqueue
 from netwerk.models import OutboxMail
 
 # The only mails Netwerk can send. Placeholders are limited to the recipient's own name
@@ -54,8 +55,6 @@ def queue_mail(kind: str, recipient: str, name: str, path: str, dedupe_key: str 
 
 
 def _enqueue_delivery(mail_id: str) -> None:
-    from netwerk.jobqueue import enqueue  # noqa: PLC0415 - jobqueue imports db; avoid the cycle at import
-
     enqueue("netwerk.jobs.deliver_mail", mail_id, job_id=f"mail-{mail_id}")
 
 

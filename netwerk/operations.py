@@ -110,6 +110,15 @@ def _as(actor: Actor, user: User) -> Actor:
 
 
 def check_second_factor(user: User, code: str, actor: Actor) -> None:
+    # Failed codes count towards the lock-out, so a lock must also stop a login that
+    # already passed the password step; otherwise the code could be guessed on.
+    if user.locked_until and user.locked_until > utcnow():
+        record("auth.second_factor", actor=_as(actor, user), outcome="failure",
+               summary="second factor refused: locked", subjects=_user_subject(user), meta={"reason": "locked"})
+        raise OperationError(
+            "Dit account is tijdelijk geblokkeerd na te veel mislukte pogingen. Probeer het later opnieuw.",
+            field="code", code="geblokkeerd",
+        )
     timecode = verify_totp(user.totp_secret or "", code, user.totp_last_timecode)
     if timecode is None:
         _count_failure(user, utcnow())

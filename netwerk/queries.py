@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
+from wtforms import SelectChoice
 
 from netwerk.db import db
 from netwerk.models import Organisation, OutboxMail, User
@@ -17,10 +18,10 @@ def organisations(include_inactive: bool = True) -> list[Organisation]:
     return list(db.session.scalars(stmt))
 
 
-def organisation_choices(include: object = None) -> list[tuple[str, str]]:
+def organisation_choices(include: object = None) -> list[SelectChoice]:
     """Active organisations for a select, plus ``include`` (a user's current one)."""
     orgs = [o for o in organisations() if o.active or o.id == include]
-    return [(str(o.id), o.name) for o in orgs]
+    return [SelectChoice(str(o.id), o.name) for o in orgs]
 
 
 def users_with_organisation() -> list[User]:

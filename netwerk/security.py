@@ -97,7 +97,8 @@ def verify_totp(secret: str, code: str, last_timecode: int | None) -> int | None
     than the last one used is refused, so an intercepted code cannot be replayed.
     """
     code = (code or "").strip().replace(" ", "")
-    if not (code.isdigit() and len(code) == 6):
+    # isascii: str.isdigit() also accepts e.g. Arabic-Indic digits, which compare_digest rejects
+    if not (code.isascii() and code.isdigit() and len(code) == 6):
         return None
     totp = pyotp.TOTP(secret)
     now = totp.timecode(datetime.now(UTC))

@@ -7,19 +7,21 @@ import secrets
 from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import netwerk.models  # noqa: F401 - registers the core tables on the metadata
+import privacy.models  # noqa: F401 - registers the privacy tables on the metadata
 from config import BASE_DIR, Config
-from netwerk import auth, jobqueue
+from netwerk import auth, jobqueue, views
+from netwerk.api import bp as api_bp
+from netwerk.cli import register as register_core_cli
+from netwerk.errors import register as register_error_handlers
 from netwerk.extensions import csrf, db, limiter, migrate
 from netwerk.policy import may
+from privacy.cli import privacy_cli
 from privacy.encryption import Keyring
 from privacy.keys import load_master_keys
 
 
 def init_extensions(app: Flask, cfg: Config) -> None:
-    # Importing the models registers every table on the metadata (migrations need all).
-    import netwerk.models  # noqa: F401
-    import privacy.models  # noqa: F401
-
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), compare_type=True,
                      render_as_batch=True)  # SQLite alters tables by copying them
@@ -71,26 +73,18 @@ def init_security(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from netwerk.api import bp as api_bp
-    from netwerk.views import register
-
-    register(app)
+    views.register(app)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API authenticates by bearer token and ignores cookies
 
 
 def register_cli(app: Flask) -> None:
-    from netwerk.cli import register as register_core_cli
-    from privacy.cli import privacy_cli
-
     register_core_cli(app)
     app.cli.add_command(privacy_cli)
 
 
 def register_errors(app: Flask) -> None:
-    from netwerk.errors import register
-
-    register(app)
+    register_error_handlers(app)
 
 
 def init_jobs(app: Flask, cfg: Config) -> None:

@@ -24,6 +24,7 @@ from flask import current_app
 from sqlalchemy import func, select, text
 
 from netwerk.db import db, on_commit, utcnow
+from netwerk.jobqueue import enqueue
 from privacy.models import AuditCheckpoint, AuditEntry
 
 GENESIS_HASH = "0" * 64
@@ -150,8 +151,6 @@ def record(
 
 
 def _enqueue_checkpoint(seq: int) -> None:
-    from netwerk.jobqueue import enqueue
-
     enqueue("privacy.jobs.audit_checkpoint", job_id=f"audit-checkpoint-{seq}")
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
@@ -62,11 +62,28 @@ def redis_server() -> Iterator[RedisServer]:
     server.stop()
 
 
+class FreshGClient(FlaskClient):
+    """Gives every request an empty ``flask.g``, as its own app context would in production.
+
+    The ``app`` fixture keeps one app context open for the whole test (factories need it)
+    and Flask reuses an active app context for each request, so flask-login's cached user,
+    Flask-WTF's cached CSRF token and ``g.login_session`` would otherwise leak from one
+    request, and one client, to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            vars(g._get_current_object()).clear()
+        return super().open(*args, **kwargs)
+
+
 def make_app(tmp: Path, database_url: str, **overrides: object) -> Flask:
     settings = dict(TEST_OVERRIDES)
     settings.update(INSTANCE_PATH=tmp, KEY_FILE=tmp / "keys.json", SQLALCHEMY_DATABASE_URI=database_url)
     settings.update(overrides)
-    return create_app(settings)
+    app = create_app(settings)
+    app.test_client_class = FreshGClient
+    return app
 
 
 class Backend:

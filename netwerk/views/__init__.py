@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from flask import Flask
 
+from netwerk.views.account import bp as account_bp
+from netwerk.views.admin import bp as admin_bp
+from netwerk.views.auth import bp as auth_bp
+from netwerk.views.home import bp as home_bp
 from netwerk.web import init_account_gate
 
 
 def register(app: Flask) -> None:
-    from netwerk.views.account import bp as account_bp
-    from netwerk.views.admin import bp as admin_bp
-    from netwerk.views.auth import bp as auth_bp
-    from netwerk.views.home import bp as home_bp
-
     for bp in (auth_bp, account_bp, home_bp, admin_bp):
         app.register_blueprint(bp)
     init_account_gate(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from netwerk import operations as ops
@@ -25,6 +25,12 @@ def _org_data(form: OrganisationForm) -> ops.OrganisationData:
         name=form.name.data, org_type=form.org_type.data, domain=form.domain.data,
         email=form.email.data or None, phone=form.phone.data or None, address=form.address.data or None,
     )
+
+
+def _stored(obj: object) -> object:
+    """Prefill a form from the database on GET only: on POST, WTForms would fill a field the
+    request left out with the stored value, so a partial POST would pass as complete."""
+    return obj if request.method == "GET" else None
 
 
 def _refused(form: object, exc: ops.OperationError) -> None:
@@ -62,7 +68,7 @@ def organisation_new() -> Page:
 @permission_required("organisations.manage")
 def organisation_edit(org_id: str) -> Page:
     org = load_or_404(Organisation, org_id)
-    form = OrganisationForm(obj=org)
+    form = OrganisationForm(obj=_stored(org))
     if form.validate_on_submit():
         try:
             ops.update_organisation(org, _org_data(form), current_actor("beheerder"))
@@ -90,7 +96,7 @@ def organisation_toggle(org_id: str, change: str) -> Response:
 # --- users --------------------------------------------------------------------------------
 
 def _user_form(user: User | None) -> UserForm:
-    form = UserForm(obj=user)
+    form = UserForm(obj=_stored(user))
     form.organisation_id.choices = queries.organisation_choices(include=user.organisation_id if user else None)
     if user is not None and not form.is_submitted():
         form.organisation_id.data = str(user.organisation_id)
@@ -165,7 +171,8 @@ def user_toggle(user_id: str, change: str) -> Page:
         flash(exc.message, "error")
         return redirect(url_for("admin.users"))
     db.session.commit()
-    flash("Gebruiker " + ("geactiveerd." if change == "activeren" else "gedeactiveerd; alle sessies en tokens zijn beëindigd."), "success")
+    done = "geactiveerd." if change == "activeren" else "gedeactiveerd; alle sessies en tokens zijn beëindigd."
+    flash("Gebruiker " + done, "success")
     return redirect(url_for("admin.users"))
 
 

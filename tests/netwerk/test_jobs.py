@@ -123,3 +123,7 @@ def test_real_redis_and_rq_worker_process_run_the_checkpoint_job(app, redis_serv
     assert db.session.scalar(select(AuditCheckpoint.seq)) == 3
     with redis_app.app_context():
         assert jobqueue.get_queue().fetch_job("cp-real").get_status() == "finished"
+        # This second app shares the test database: close its connections, or SQLite's
+        # next fresh copy of the file meets an open handle.
+        db.session.remove()
+        db.engine.dispose()
