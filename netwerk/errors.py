@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,19 @@ def error_response(status: int, message: str | None = None) -> Response | tuple[
     if request.path.startswith("/api/"):
         return api_error(status, message)
     _, default_message = MESSAGES.get(status, MESSAGES[500])
-    page = render_template("errors/error.html", status=status, title=TITLES.get(status, "Fout"),
-                           message=message or default_message)
+    title, text = TITLES.get(status, "Fout"), message or default_message
+    try:
+        page = render_template("errors/error.html", status=status, title=title, message=text)
+    except Exception:  # the layout needs the database (current user); it may be what failed
+        log.exception("error page could not be rendered")
+        page = FALLBACK_PAGE.format(title=escape(title), message=escape(text), status=status)
     return page, status
+
+
+FALLBACK_PAGE = (
+    '<!doctype html><html lang="nl"><head><meta charset="utf-8"><title>{title} · Netwerk</title></head>'
+    "<body><main><h1>{title}</h1><p>{message}</p><p>Foutcode {status}</p></main></body></html>"
+)
 
 
 def register(app: Flask) -> None:
