@@ -42,7 +42,7 @@ def _int(name: str, default: int) -> int:
 
 def write_secret_file(path: Path, content: str) -> None:
     """Create ``path`` with mode 0600 from the start (never world-readable, not even briefly)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a new folder is private too
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(content)
@@ -182,8 +182,10 @@ def load_config(overrides: dict | None = None) -> Config:
 
 
 def engine_options(url: str) -> dict:
+    # hide_parameters: a database error (logged as an unexpected error) must not carry the
+    # statement's values, such as password hashes, e-mail addresses or ciphertexts.
     if url.startswith("sqlite"):
         # check_same_thread off: the embedded worker thread shares the engine; the
         # ``begin`` hook in netwerk.db turns every transaction into BEGIN IMMEDIATE.
-        return {"connect_args": {"check_same_thread": False, "timeout": 30}}
-    return {"pool_pre_ping": True}
+        return {"connect_args": {"check_same_thread": False, "timeout": 30}, "hide_parameters": True}
+    return {"pool_pre_ping": True, "hide_parameters": True}

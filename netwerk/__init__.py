@@ -33,7 +33,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     app.config.from_mapping(cfg.as_flask_mapping())
     app.config["NETWERK_CONFIG"] = cfg
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # Private: in the embedded default it holds the SQLite database and the key file.
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True, mode=0o700)
 
     try:
         setup.init_extensions(app, cfg)

@@ -122,7 +122,7 @@ def current_actor(role: str | None = None) -> Actor:
 
 def two_factor_required(user: User) -> bool:
     cfg = current_app.config
-    if user.is_demo and not cfg["DEMO_2FA"]:
+    if user.is_demo and cfg["DEMO_MODE"] and not cfg["DEMO_2FA"]:
         return False
     return needs_two_factor(user.roles, cfg["TWO_FACTOR_ROLES"])
 

@@ -15,6 +15,9 @@ from netwerk.demo import create_demo_region, demo_accounts, demo_password
 @with_appcontext
 def demo_command() -> None:
     """Create the fictional demo region (idempotent) and print its accounts."""
+    if not current_app.config["DEMO_MODE"]:
+        # The demo accounts share a published password and skip two-factor.
+        raise click.ClickException("De demoregio kan alleen in demomodus worden aangemaakt (niet in productie).")
     orgs, users = create_demo_region()
     db.session.commit()
     jobqueue.drain(current_app._get_current_object())  # type: ignore[attr-defined]

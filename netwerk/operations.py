@@ -66,7 +66,9 @@ def authenticate(email: str, password: str, actor: Actor) -> LoginResult:
     e-mail costs the same hashing time, so the form does not reveal who has an account.
     """
     email = (email or "").strip().lower()
-    user = db.session.scalar(select(User).where(func.lower(User.email) == email))
+    # FOR UPDATE: parallel attempts on one account queue here, so none of them overwrites
+    # another's failure count (or, for the second factor, spends the same code twice).
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email).with_for_update(of=User))
     now = utcnow()
     if user is None:
         dummy_check(password)
@@ -91,7 +93,20 @@ def authenticate(email: str, password: str, actor: Actor) -> LoginResult:
                subjects=_user_subject(user), meta={"reason": "inactive"})
         raise OperationError("Dit account is gedeactiveerd. Neem contact op met uw beheerder.",
                              code="gedeactiveerd")
-    user.failed_logins = 0
+    if not user.organisation.active:
+        record("auth.login", actor=_as(actor, user), outcome="failure", summary="login refused: organisation inactive",
+               subjects=_user_subject(user), meta={"reason": "organisation_inactive"})
+        raise OperationError("Uw organisatie is niet actief in Netwerk. Neem contact op met uw beheerder.",
+                             code="organisatie_inactief")
+    if user.is_demo and not current_app.config["DEMO_MODE"]:
+        # Demo accounts share a published password and skip two-factor: never outside the demo.
+        record("auth.login", actor=_as(actor, user), outcome="failure", summary="login refused: demo account",
+               subjects=_user_subject(user), meta={"reason": "demo_account"})
+        raise OperationError("Demo-accounts werken alleen in de demo-omgeving.", code="demo_account")
+    if not user.totp_enabled:
+        # With a second factor the count is reset only once the code is right too;
+        # otherwise starting the login again would reset the lock-out on code guessing.
+        user.failed_logins = 0
     return LoginResult(user, needs_second_factor=user.totp_enabled)
 
 
@@ -182,6 +197,11 @@ def change_password(user: User, current: str, new: str, actor: Actor,
                LoginSession.id != (keep_session.id if keep_session else ""))
         .values(ended_at=utcnow())
     )
+    # So may API tokens: one fetched with the old password must not outlive it.
+    db.session.execute(
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
     record("account.password_change", actor=actor, summary="password changed", subjects=_user_subject(user))
 
 
@@ -269,9 +289,15 @@ def update_organisation(org: Organisation, data: OrganisationData, actor: Actor)
 
 
 def set_organisation_active(org: Organisation, active: bool, actor: Actor) -> None:
+    """Deactivation ends the sessions and API tokens of everyone in the organisation."""
+    if not active and actor.org_id == org.id:
+        raise OperationError("U kunt uw eigen organisatie niet deactiveren.")
     if org.active == active:
         return
     org.active = active
+    if not active:
+        for user in db.session.scalars(select(User).where(User.organisation_id == org.id)):
+            _end_all_access(user)
     record("organisation.activated" if active else "organisation.deactivated", actor=actor,
            summary="organisation activated" if active else "organisation deactivated",
            object_type="organisation", object_id=org.id)
@@ -340,6 +366,10 @@ def create_user(data: UserData, actor: Actor, demo_password_hash: str | None = N
 
 def update_user(user: User, data: UserData, actor: Actor) -> User:
     _check_user(data, user)
+    if actor.user_id == user.id and data.roles != user.roles:
+        # Four eyes: a beheerder could otherwise grant themselves the privacy officer's
+        # audit access or a content role; another beheerder has to do it, on the record.
+        raise OperationError("U kunt uw eigen rollen niet wijzigen.", field="roles")
     changed = sorted(
         k for k, v in (("email", data.email.lower()), ("name", data.name), ("phone", data.phone),
                        ("organisation_id", data.organisation_id)) if getattr(user, k) != v

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import os
 import secrets
 import string
 from datetime import UTC, datetime
@@ -11,6 +13,10 @@ import pyotp
 import segno
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
 TOTP_ISSUER = "Netwerk"
@@ -108,3 +114,33 @@ def verify_totp(secret: str, code: str, last_timecode: int | None) -> int | None
         if secrets.compare_digest(totp.generate_otp(timecode), code):
             return timecode
     return None
+
+
+# --- sealed values for the session cookie ----------------------------------------------------
+# Flask signs its session cookie but does not encrypt it. A value that must not be readable
+# from a copy of the cookie is sealed with AES-GCM under a key derived from the key file,
+# with ``binding`` (e.g. user and login session) as associated data.
+
+def _session_cipher() -> AESGCM:
+    ext = current_app.extensions
+    if "netwerk.session_cipher" not in ext:
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"netwerk session seal v1")
+        ext["netwerk.session_cipher"] = AESGCM(hkdf.derive(ext["netwerk.master_keys"].kek))
+    return ext["netwerk.session_cipher"]
+
+
+def seal(value: str, binding: str) -> str:
+    nonce = os.urandom(12)
+    sealed = _session_cipher().encrypt(nonce, value.encode("utf-8"), binding.encode("utf-8"))
+    return base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+
+
+def open_sealed(token: object, binding: str) -> str | None:
+    """The value :func:`seal` sealed with the same ``binding``, or None for anything else."""
+    if not isinstance(token, str) or not token:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token.encode("ascii"))
+        return _session_cipher().decrypt(raw[:12], raw[12:], binding.encode("utf-8")).decode("utf-8")
+    except (ValueError, InvalidTag):  # bad base64 and bad UTF-8 are ValueErrors too
+        return None

@@ -57,7 +57,9 @@ def init_security(app: Flask) -> None:
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin, not no-referrer: nothing leaves for other sites, and Flask-WTF's
+        # HTTPS check needs a same-origin Referer on every form post.
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         if request.endpoint != "static":
             response.headers.setdefault("Cache-Control", "no-store")
         if app.config["SESSION_COOKIE_SECURE"]:

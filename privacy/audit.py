@@ -232,7 +232,10 @@ def _rows(batch: int) -> Iterator[dict[str, Any]]:
 def verify_chain(batch: int = 5000) -> VerifyResult:
     """Walk the whole chain and every checkpoint; name the first entry that is wrong."""
     result = VerifyResult(ok=True)
-    checkpoints = _load_checkpoints()
+    try:
+        checkpoints = _load_checkpoints()
+    except CheckpointFileError as exc:
+        return result.fail(None, str(exc))
     wanted = {cp["seq"] for cp in checkpoints}
     expected_seq, prev_hash = 1, GENESIS_HASH
     hashes: dict[int, str] = {}  # only the entries a checkpoint signed, to bound memory
@@ -251,8 +254,30 @@ def verify_chain(batch: int = 5000) -> VerifyResult:
     return _verify_checkpoints(result, checkpoints, hashes, head=expected_seq - 1)
 
 
+CHECKPOINT_FIELDS = ("seq", "entry_hash", "created_at", "key_fingerprint", "signature")
+
+
+class CheckpointFileError(ValueError):
+    """A line of the checkpoint file cannot be read as a checkpoint."""
+
+
+def _file_checkpoint(number: int, line: str) -> dict[str, Any]:
+    try:
+        data = json.loads(line)
+        cp = {name: data[name] for name in CHECKPOINT_FIELDS}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CheckpointFileError(f"checkpoint file line {number} is unreadable") from exc
+    if type(cp["seq"]) is not int or not all(isinstance(cp[n], str) for n in CHECKPOINT_FIELDS[1:]):
+        raise CheckpointFileError(f"checkpoint file line {number} is unreadable")
+    return cp
+
+
 def _load_checkpoints() -> list[dict[str, Any]]:
-    """Checkpoints from the database plus any only the out-of-database file still has."""
+    """Checkpoints from the database plus every one in the out-of-database file.
+
+    A file line is skipped only when the database holds exactly the same checkpoint: a
+    database row rewritten in any field must not stand in for the file's copy.
+    """
     stored = db.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)).all()
     known = [
         {"seq": c.seq, "entry_hash": c.entry_hash, "created_at": _plain(c.created_at),
@@ -260,9 +285,12 @@ def _load_checkpoints() -> list[dict[str, Any]]:
     ]
     path = checkpoint_file()
     if path.exists():
-        lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-        in_db = {(c["seq"], c["signature"]) for c in known}
-        known += [line for line in lines if (line["seq"], line["signature"]) not in in_db]
+        in_db = {tuple(c[n] for n in CHECKPOINT_FIELDS) for c in known}
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if line.strip():
+                cp = _file_checkpoint(number, line)
+                if tuple(cp[n] for n in CHECKPOINT_FIELDS) not in in_db:
+                    known.append(cp)
     return sorted(known, key=lambda c: c["seq"])
 
 
@@ -272,14 +300,16 @@ def _verify_checkpoints(
     keys = current_app.extensions["netwerk.master_keys"]
     for cp in checkpoints:
         seq = cp["seq"]
-        if cp["key_fingerprint"] == keys.signing_fingerprint:
-            try:
-                keys.verify_key.verify(
-                    bytes.fromhex(cp["signature"]),
-                    _checkpoint_message(seq, cp["entry_hash"], datetime.fromisoformat(cp["created_at"])),
-                )
-            except (InvalidSignature, ValueError):
-                return result.fail(seq, f"checkpoint at entry {seq} has an invalid signature")
+        if cp["key_fingerprint"] != keys.signing_fingerprint:
+            # Unverifiable is not verified: a made-up fingerprint must not skip the check.
+            return result.fail(seq, f"checkpoint at entry {seq} is signed by an unknown key")
+        try:
+            keys.verify_key.verify(
+                bytes.fromhex(cp["signature"]),
+                _checkpoint_message(seq, cp["entry_hash"], datetime.fromisoformat(cp["created_at"])),
+            )
+        except (InvalidSignature, ValueError):
+            return result.fail(seq, f"checkpoint at entry {seq} has an invalid signature")
         if seq > head:
             return result.fail(head + 1, f"entries after {head} are missing: a checkpoint signed entry {seq}")
         if hashes.get(seq) != cp["entry_hash"]:

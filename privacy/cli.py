@@ -26,7 +26,8 @@ def verify_audit() -> None:
         click.echo(f"Auditlog in orde: {result.entries} regels en {result.checkpoints} checkpoints "
                    f"gecontroleerd in {seconds:.2f} s.")
         return
-    click.echo(f"AUDITLOG NIET IN ORDE: eerste foute regel {result.first_bad_seq}: {result.problem}", err=True)
+    where = "" if result.first_bad_seq is None else f"eerste foute regel {result.first_bad_seq}: "
+    click.echo(f"AUDITLOG NIET IN ORDE: {where}{result.problem}", err=True)
     raise SystemExit(1)
 
 

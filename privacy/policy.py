@@ -84,6 +84,9 @@ def _evaluate(viewer: Actor, category: str, purpose: str) -> Decision:
             False, "role_never_content",
             "Deze rol geeft nooit toegang tot de inhoud van een casus.",
         )
+    if viewer.role not in viewer.roles:
+        # The caller names the acting role; the gate does not take its word for it.
+        return Decision(False, "role_not_held", "U heeft deze rol niet.")
     rule = find_rule(viewer, category, purpose)
     if rule is None:
         return Decision(

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, session, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from netwerk import operations as ops
 from netwerk.auth import current_actor, two_factor_required
 from netwerk.db import db
+from netwerk.extensions import limiter
 from netwerk.forms import CodeForm, DisableTwoFactorForm, PasswordChangeForm
-from netwerk.security import new_totp_secret, provisioning_uri, qr_svg
+from netwerk.security import new_totp_secret, open_sealed, provisioning_uri, qr_svg, seal
 
 bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+def _password_check_limit() -> str:
+    # These forms check the current password: without a limit, a borrowed session could
+    # guess it at hashing speed.
+    return current_app.config["LOGIN_RATE_LIMIT"]
 
 
 @bp.route("/")
@@ -23,6 +30,7 @@ def overview() -> str:
 
 
 @bp.route("/wachtwoord", methods=["GET", "POST"])
+@limiter.limit(_password_check_limit, methods=["POST"])
 @login_required
 def password() -> Response | str | tuple[str, int]:
     form = PasswordChangeForm()
@@ -36,7 +44,7 @@ def password() -> Response | str | tuple[str, int]:
         getattr(form, exc.field or "new_password").errors = [exc.message]
         return render_template("account/password.html", form=form), 422
     db.session.commit()
-    flash("Uw wachtwoord is gewijzigd. Andere sessies zijn beëindigd.", "success")
+    flash("Uw wachtwoord is gewijzigd. Andere sessies en API-tokens zijn beëindigd.", "success")
     return redirect(url_for("home.dashboard"))
 
 
@@ -49,10 +57,15 @@ def two_factor() -> Response | str | tuple[str, int]:
     if current_user.totp_enabled:
         # Enrolled, but this session logged in before that: confirm with a code now.
         return _confirm_existing(login_session)
-    # The secret lives in the (signed) session until confirmed, so an abandoned
-    # enrolment leaves nothing in the database.
-    secret = session.get("totp_pending") or new_totp_secret()
-    session["totp_pending"] = secret
+    # The secret lives in the session until confirmed, so an abandoned enrolment leaves
+    # nothing in the database. The session cookie is signed, not encrypted: the secret is
+    # sealed, bound to this user and login session, so a copy of the cookie does not give
+    # away the second factor.
+    binding = f"totp_pending|{current_user.id}|{session.get('sid', '')}"
+    secret = open_sealed(session.get("totp_pending"), binding)
+    if secret is None:
+        secret = new_totp_secret()
+        session["totp_pending"] = seal(secret, binding)
     form = CodeForm()
     uri = provisioning_uri(secret, current_user.email)
     if form.validate_on_submit():
@@ -88,6 +101,7 @@ def _confirm_existing(login_session: object) -> Response | tuple[str, int] | str
 
 
 @bp.route("/tweestapsverificatie/uit", methods=["POST"])
+@limiter.limit(_password_check_limit)
 @login_required
 def disable_two_factor() -> Response | tuple[str, int] | str:
     form = DisableTwoFactorForm()

@@ -87,7 +87,11 @@ def organisation_edit(org_id: str) -> Page:
 def organisation_toggle(org_id: str, change: str) -> Response:
     org = load_or_404(Organisation, org_id)
     ConfirmForm().validate_on_submit() or abort(400)
-    ops.set_organisation_active(org, change == "activeren", current_actor("beheerder"))
+    try:
+        ops.set_organisation_active(org, change == "activeren", current_actor("beheerder"))
+    except ops.OperationError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("admin.organisations"))
     db.session.commit()
     flash("Organisatie " + ("geactiveerd." if change == "activeren" else "gedeactiveerd."), "success")
     return redirect(url_for("admin.organisations"))

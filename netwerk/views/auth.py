@@ -67,8 +67,10 @@ def second_factor() -> Response | str | tuple[str, int]:
         session.clear()
         flash("Log opnieuw in.", "info")
         return redirect(url_for("auth.login"))
-    user = db.session.get(User, uuid.UUID(pending))
-    if user is None or not user.active or not user.totp_enabled:
+    # Locked for the rest of the request: two parallel posts of one code take turns, so the
+    # second sees the code as spent and the failure count is never overwritten.
+    user = db.session.get(User, uuid.UUID(pending), with_for_update={"of": User})
+    if user is None or not user.active or not user.organisation.active or not user.totp_enabled:
         session.clear()
         return redirect(url_for("auth.login"))
     form = CodeForm()
