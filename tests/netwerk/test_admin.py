@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
-import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -18,34 +15,9 @@ from netwerk.models import ORG_DOMAINS, ORG_TYPES, ROLES, LoginSession, Organisa
 from privacy.models import AuditEntry
 from tests.conftest import csrf_token, login, post_form
 from tests.factories import PASSWORD, make_org, make_user
+from tests.helpers import html, logged_in, path_of
 
 NOT_FOUND = "Deze pagina of dit gegeven bestaat niet."
-
-
-def path_of(response) -> str:
-    return urlsplit(response.headers.get("Location", "")).path
-
-
-def html(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def fresh_code(user: User) -> str:
-    db.session.expire_all()
-    user = db.session.get(User, user.id)
-    totp = pyotp.TOTP(user.totp_secret)
-    now = totp.timecode(datetime.now(UTC))
-    for timecode in (now, now + 1):
-        if user.totp_last_timecode is None or timecode > user.totp_last_timecode:
-            return totp.generate_otp(timecode)
-    raise AssertionError("no unused code left in this time window")
-
-
-def full_login(client: FlaskClient, user: User, password: str = PASSWORD) -> None:
-    response = login(client, user.email, password)
-    if path_of(response) == "/inloggen/code":
-        response = post_form(client, "/inloggen/code", {"code": fresh_code(user)})
-    assert response.status_code == 302 and path_of(response) == "/", html(response)
 
 
 def audit(action: str) -> list[AuditEntry]:
@@ -77,7 +49,7 @@ def one_time_password(response) -> str:
 def admin(app: Flask) -> tuple[FlaskClient, User]:
     user = make_user("beheerder", totp=True)
     client = app.test_client()
-    full_login(client, user)
+    logged_in(client, user)
     return client, user
 
 
@@ -302,7 +274,7 @@ def test_other_roles_get_403_on_every_beheer_url(app, client, role):
     victim_org = make_org("Doelwit")
     victim = make_user("deelnemer", org=victim_org)
     user = make_user(role, totp=role in app.config["TWO_FACTOR_ROLES"])
-    full_login(client, user)
+    logged_in(client, user)
     token = csrf_token(client, "/account/")
     before = count(AuditEntry), count(Organisation), count(User), count(OutboxMail)
     for method, url in beheer_urls(app, victim_org, victim):

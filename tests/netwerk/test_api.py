@@ -20,19 +20,9 @@ from netwerk.models import ApiToken, User
 from privacy.models import AuditEntry
 from tests.conftest import login
 from tests.factories import PASSWORD, make_user
+from tests.helpers import fresh_code
 
 BAD_LOGIN = "E-mailadres of wachtwoord klopt niet."
-
-
-def fresh_code(user: User) -> str:
-    db.session.expire_all()
-    user = db.session.get(User, user.id)
-    totp = pyotp.TOTP(user.totp_secret)
-    now = totp.timecode(datetime.now(UTC))
-    for timecode in (now, now + 1):
-        if user.totp_last_timecode is None or timecode > user.totp_last_timecode:
-            return totp.generate_otp(timecode)
-    raise AssertionError("no unused code left in this time window")
 
 
 def request_token(client: FlaskClient, email: str, password: str = PASSWORD, **extra):

@@ -7,7 +7,6 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pyotp
 import pytest
@@ -25,6 +24,7 @@ from privacy.keys import create_key_file
 from privacy.models import AuditEntry
 from tests.conftest import csrf_token, login, make_app, post_form
 from tests.factories import PASSWORD, make_user
+from tests.helpers import fresh_code, full_login, html, path_of, reload, wrong_code
 
 NEW_PASSWORD = "a brand new passphrase 42"
 BAD_LOGIN = "E-mailadres of wachtwoord klopt niet."
@@ -33,45 +33,6 @@ COOKIE = "netwerk_session"
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-def path_of(response) -> str:
-    return urlsplit(response.headers.get("Location", "")).path
-
-
-def html(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def reload(user: User) -> User:
-    db.session.expire_all()
-    return db.session.get(User, user.id)
-
-
-def fresh_code(user: User) -> str:
-    """A code the server accepts now: newer than the last one the user spent."""
-    user = reload(user)
-    totp = pyotp.TOTP(user.totp_secret)
-    now = totp.timecode(datetime.now(UTC))
-    for timecode in (now, now + 1):
-        if user.totp_last_timecode is None or timecode > user.totp_last_timecode:
-            return totp.generate_otp(timecode)
-    raise AssertionError("no unused code left in this time window")
-
-
-def wrong_code(secret: str) -> str:
-    totp = pyotp.TOTP(secret)
-    now = totp.timecode(datetime.now(UTC))
-    valid = {totp.generate_otp(now + step) for step in range(-2, 3)}
-    return next(c for c in ("000000", "111111", "222222", "333333", "444444", "555555") if c not in valid)
-
-
-def full_login(client: FlaskClient, user: User, password: str = PASSWORD):
-    """Log in, answering the second-factor question when the account has one."""
-    response = login(client, user.email, password)
-    if response.status_code == 302 and path_of(response) == "/inloggen/code":
-        response = post_form(client, "/inloggen/code", {"code": fresh_code(user)})
-    return response
-
 
 def is_logged_in(client: FlaskClient) -> bool:
     response = client.get("/")

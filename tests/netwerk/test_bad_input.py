@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
 from types import SimpleNamespace
-from urllib.parse import urlsplit
 
 import pyotp
 import pytest
@@ -21,6 +19,7 @@ from netwerk.models import Organisation, User
 from privacy.models import AuditEntry
 from tests.conftest import csrf_token, login, post_form
 from tests.factories import PASSWORD, make_org, make_user
+from tests.helpers import fresh_code, full_login, html, path_of
 
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -32,14 +31,6 @@ TOO_BIG = "Het verzoek is te groot (maximaal 1 MB)."
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-def html(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def path_of(response) -> str:
-    return urlsplit(response.headers.get("Location", "")).path
-
 
 def snapshot() -> dict[str, list[str]]:
     """Every row of every table, so an insert, update or delete anywhere shows up."""
@@ -98,28 +89,10 @@ def assert_form_refused(client: FlaskClient, url: str, data: dict, message: str 
     return body
 
 
-def fresh_code(user: User) -> str:
-    db.session.expire_all()
-    user = db.session.get(User, user.id)
-    totp = pyotp.TOTP(user.totp_secret)
-    now = totp.timecode(datetime.now(UTC))
-    for timecode in (now, now + 1):
-        if user.totp_last_timecode is None or timecode > user.totp_last_timecode:
-            return totp.generate_otp(timecode)
-    raise AssertionError("no unused code left in this time window")
-
-
-def full_login(client: FlaskClient, user: User, password: str = PASSWORD) -> None:
-    response = login(client, user.email, password)
-    if path_of(response) == "/inloggen/code":
-        response = post_form(client, "/inloggen/code", {"code": fresh_code(user)})
-    assert response.status_code == 302, html(response)
-
-
 @pytest.fixture
 def admin(app: Flask) -> FlaskClient:
     client = app.test_client()
-    full_login(client, make_user("beheerder", totp=True))
+    assert full_login(client, make_user("beheerder", totp=True)).status_code == 302
     return client
 
 

@@ -15,7 +15,6 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pyotp
 import pytest
@@ -37,6 +36,7 @@ from privacy.models import AuditCheckpoint, AuditEntry
 from privacy.policy import CovenantRule, decide
 from tests.conftest import CSRF_RE, csrf_token, login, make_app, post_form
 from tests.factories import PASSWORD, SYSTEM, make_org, make_user
+from tests.helpers import fresh_code, html, logged_in, path_of, reload, wrong_code
 from tests.privacy.test_audit import _fill, _tamper
 
 COOKIE = "netwerk_session"
@@ -44,43 +44,6 @@ NEW_PASSWORD = "a brand new passphrase 42"
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-def path_of(response) -> str:
-    return urlsplit(response.headers.get("Location", "")).path
-
-
-def html(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def reload(user: User) -> User:
-    db.session.expire_all()
-    return db.session.get(User, user.id)
-
-
-def fresh_code(user: User) -> str:
-    user = reload(user)
-    totp = pyotp.TOTP(user.totp_secret)
-    now = totp.timecode(datetime.now(UTC))
-    for timecode in (now, now + 1):
-        if user.totp_last_timecode is None or timecode > user.totp_last_timecode:
-            return totp.generate_otp(timecode)
-    raise AssertionError("no unused code left in this time window")
-
-
-def wrong_code(secret: str) -> str:
-    totp = pyotp.TOTP(secret)
-    now = totp.timecode(datetime.now(UTC))
-    valid = {totp.generate_otp(now + step) for step in range(-2, 3)}
-    return next(c for c in ("000000", "111111", "222222", "333333", "444444") if c not in valid)
-
-
-def full_login(client: FlaskClient, user: User, password: str = PASSWORD) -> None:
-    response = login(client, user.email, password)
-    if path_of(response) == "/inloggen/code":
-        response = post_form(client, "/inloggen/code", {"code": fresh_code(user)})
-    assert response.status_code == 302 and path_of(response) == "/", html(response)
-
 
 def is_logged_in(client: FlaskClient) -> bool:
     return client.get("/").status_code == 200
@@ -133,7 +96,7 @@ def in_parallel(*calls) -> list:
 def admin(app: Flask) -> tuple[FlaskClient, User]:
     user = make_user("beheerder", totp=True)
     client = app.test_client()
-    full_login(client, user)
+    logged_in(client, user)
     return client, user
 
 
@@ -182,7 +145,7 @@ def test_a_completed_two_factor_login_still_resets_the_count(client, app):
     user = make_user("deelnemer", totp=True)
     login(client, user.email, "wrong password one")
     assert reload(user).failed_logins == 1
-    full_login(client, user)
+    logged_in(client, user)
     assert reload(user).failed_logins == 0
 
 
@@ -484,7 +447,7 @@ def test_current_password_guessing_is_rate_limited(limited_app):
 def test_disable_two_factor_password_guessing_is_rate_limited(limited_app):
     user = make_user("deelnemer", totp=True)
     client = limited_app.test_client()
-    full_login(client, user)
+    logged_in(client, user)
     for _ in range(3):
         response = post_form(client, "/account/tweestapsverificatie/uit", {"password": "guess one two"},
                              token_from="/account/")
