@@ -59,11 +59,18 @@ class LoginResult:
     needs_second_factor: bool
 
 
+# One answer, at one cost (a password hash), for an unknown e-mail, a wrong password and a
+# locked account: otherwise the lock-out would tell anyone who has an account.
+LOGIN_REFUSED = ("E-mailadres of wachtwoord klopt niet. Na te veel mislukte pogingen kunt u "
+                 "een kwartier niet inloggen.")
+
+
 def authenticate(email: str, password: str, actor: Actor) -> LoginResult:
     """Check e-mail and password, with lock-out after repeated failures.
 
-    The same message is given for an unknown e-mail and a wrong password, and an unknown
-    e-mail costs the same hashing time, so the form does not reveal who has an account.
+    Unknown e-mail, wrong password and a locked account get the same message and cost the
+    same hashing time (the locked account's real hash is not checked, so the lock is no
+    password oracle); only the audit log records which it was.
     """
     email = (email or "").strip().lower()
     # FOR UPDATE: parallel attempts on one account queue here, so none of them overwrites
@@ -74,20 +81,18 @@ def authenticate(email: str, password: str, actor: Actor) -> LoginResult:
         dummy_check(password)
         record("auth.login", actor=actor, outcome="failure", summary="login failed",
                meta={"reason": "unknown_email", "email": blind("email", email)})
-        raise OperationError("E-mailadres of wachtwoord klopt niet.", code="inloggen_mislukt")
+        raise OperationError(LOGIN_REFUSED, code="inloggen_mislukt")
     if user.locked_until and user.locked_until > now:
+        dummy_check(password)
         record("auth.login", actor=_as(actor, user), outcome="failure", summary="login refused: locked",
                subjects=_user_subject(user), meta={"reason": "locked"})
-        raise OperationError(
-            "Dit account is tijdelijk geblokkeerd na te veel mislukte pogingen. Probeer het later opnieuw.",
-            code="geblokkeerd",
-        )
+        raise OperationError(LOGIN_REFUSED, code="inloggen_mislukt")
     if not check_password(user.password_hash, password):
         _count_failure(user, now)
         record("auth.login", actor=_as(actor, user), outcome="failure", summary="login failed",
                subjects=_user_subject(user),
                meta={"reason": "bad_password", "failures": user.failed_logins})
-        raise OperationError("E-mailadres of wachtwoord klopt niet.", code="inloggen_mislukt")
+        raise OperationError(LOGIN_REFUSED, code="inloggen_mislukt")
     if not user.active:
         record("auth.login", actor=_as(actor, user), outcome="failure", summary="login refused: inactive",
                subjects=_user_subject(user), meta={"reason": "inactive"})

@@ -130,7 +130,7 @@ def test_lockout_after_configured_failures(client, app, monkeypatch):
     assert reload(user).locked_until is not None
     refused = login(client, user.email, PASSWORD)  # the right password, while locked
     assert refused.status_code == 422
-    assert LOCKED in html(refused)
+    assert BAD_LOGIN in html(refused)  # the same answer as an unknown e-mail
     assert not is_logged_in(client)
     assert audit("auth.login", "failure")[-1].meta["reason"] == "locked"
     later = datetime.now(UTC) + timedelta(minutes=app.config["LOGIN_LOCK_MINUTES"] + 1)
@@ -147,7 +147,25 @@ def test_default_lockout_uses_login_max_failures(client, app):
     assert reload(user).locked_until is None
     login(client, user.email, "wrong password one")
     assert reload(user).locked_until is not None
-    assert LOCKED in html(login(client, user.email, PASSWORD))
+    assert BAD_LOGIN in html(login(client, user.email, PASSWORD))
+    assert audit("auth.login", "failure")[-1].meta["reason"] == "locked"
+
+
+def test_locked_wrong_and_unknown_answer_alike(client, app, monkeypatch):
+    """The lock-out must not reveal which e-mail addresses have an account."""
+    monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES", 2)
+    locked, other = make_user("deelnemer"), make_user("deelnemer")
+    for _ in range(2):
+        login(client, locked.email, "wrong password one")
+    assert reload(locked).locked_until is not None
+
+    def answer(email: str, password: str) -> tuple[int, str]:
+        response = login(client, email, password)
+        body = re.sub(r'value="[^"]*"', 'value=""', html(response))  # CSRF token, echoed e-mail
+        return response.status_code, body
+
+    assert answer(locked.email, PASSWORD) == answer("niemand@example.test", PASSWORD) \
+        == answer(other.email, "wrong password one")
 
 
 def test_successful_login_resets_the_failure_count(client, app, monkeypatch):
