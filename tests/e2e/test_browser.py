@@ -184,3 +184,42 @@ def test_logout_returns_to_login_and_locks_dashboard(tab: Tab, netwerk_server: N
     expect(page.get_by_role("heading", level=1)).to_have_text("Inloggen")
     expect(page.get_by_text("Log in om verder te gaan.")).to_be_visible()
     tab.assert_clean()
+
+
+# Relative luminance and contrast ratio as WCAG 2.x defines them, computed in the page
+# from the colours the browser actually applies (walking up to the first opaque background).
+CONTRAST_JS = """(selector) => {
+    const parse = (c) => c.match(/[\\d.]+/g).map(Number);
+    const lum = ([r, g, b]) => {
+        const ch = [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+        return 0.2126 * ch[0] + 0.7152 * ch[1] + 0.0722 * ch[2];
+    };
+    const background = (el) => {
+        for (; el; el = el.parentElement) {
+            const c = parse(getComputedStyle(el).backgroundColor);
+            if (c.length < 4 || c[3] > 0) return c;
+        }
+        return [255, 255, 255];
+    };
+    return [...document.querySelectorAll(selector)].filter(el => el.offsetParent !== null).map(el => {
+        const fg = lum(parse(getComputedStyle(el).color)), bg = lum(background(el));
+        const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+        return {text: (el.innerText || el.value || '').trim().slice(0, 40), ratio: Math.round(ratio * 100) / 100};
+    });
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(120)
+def test_text_meets_wcag_aa_contrast(tab: Tab) -> None:
+    page = tab.page
+    selector = "h1, h2, p, a, button, input[type=submit], label, td, th, dt, dd, legend, footer, .error, .hint"
+    log_in(page, f"onbekend@{DOMAIN}", "fout")  # the login page with its error styles
+    checked = page.evaluate(CONTRAST_JS, selector)
+    log_in(page, BEHEERDER)
+    for url in ("/", "/beheer/organisaties", "/beheer/gebruikers/nieuw", "/account/wachtwoord"):
+        page.goto(url)
+        checked += page.evaluate(CONTRAST_JS, selector)
+    assert len(checked) > 30
+    failing = [c for c in checked if c["text"] and c["ratio"] < 4.5]
+    assert failing == [], f"below WCAG AA 4.5:1: {failing}"
