@@ -30,6 +30,8 @@ from netwerk.auth import actor_for
 from netwerk.db import db
 from netwerk.extensions import limiter
 from netwerk.models import ApiToken, LoginSession, Organisation, User
+from netwerk.operations import auth as login_ops
+from netwerk.security import check_password
 from privacy import policy
 from privacy.audit import blind, checkpoint_file, create_checkpoint, entry_digest, verify_chain
 from privacy.models import AuditCheckpoint, AuditEntry
@@ -155,13 +157,13 @@ def test_parallel_wrong_passwords_are_all_counted(app, monkeypatch):
     """Read-modify-write of ``failed_logins`` without a row lock let parallel attempts
     overwrite each other's count (PostgreSQL), so a burst of guesses counted as one."""
     user = make_user("deelnemer")
-    real = ops.check_password
+    real = login_ops.check_password
 
     def slow_check(password_hash: str, password: str) -> bool:
         time.sleep(0.3)  # every attempt reads the count before any of them writes it
         return real(password_hash, password)
 
-    monkeypatch.setattr(ops, "check_password", slow_check)
+    monkeypatch.setattr(login_ops, "check_password", slow_check)
     clients = [app.test_client() for _ in range(4)]
     tokens = [csrf_token(c, "/inloggen") for c in clients]
     email = user.email
@@ -181,14 +183,14 @@ def test_one_code_cannot_finish_two_parallel_logins(app, monkeypatch):
     for c in clients:
         assert path_of(login(c, user.email, PASSWORD)) == "/inloggen/code"
     tokens = [csrf_token(c, "/inloggen/code") for c in clients]
-    real = ops.verify_totp
+    real = login_ops.verify_totp
 
     def slow_verify(secret: str, code: str, last: int | None) -> int | None:
         result = real(secret, code, last)
         time.sleep(0.3)  # both requests have checked the code before either records it
         return result
 
-    monkeypatch.setattr(ops, "verify_totp", slow_verify)
+    monkeypatch.setattr(login_ops, "verify_totp", slow_verify)
     with time_machine.travel(datetime.now(UTC), tick=False):
         code = fresh_code(user)
         db.session.rollback()  # SQLite: this test's own session must not hold the write lock
@@ -441,7 +443,7 @@ def test_current_password_guessing_is_rate_limited(limited_app):
         assert post_form(client, "/account/wachtwoord", form).status_code == 422
     blocked = post_form(client, "/account/wachtwoord", dict(form, current_password=PASSWORD))
     assert blocked.status_code == 429 and "Te veel pogingen" in html(blocked)
-    assert ops.check_password(reload(user).password_hash, PASSWORD)
+    assert check_password(reload(user).password_hash, PASSWORD)
 
 
 def test_disable_two_factor_password_guessing_is_rate_limited(limited_app):

@@ -1,0 +1,41 @@
+"""Every state change of accounts, sessions, tokens and organisations.
+
+An operation validates, changes the database, writes its audit entry and queues what must
+happen after commit, and it only ``flush()``es: the request (or job) owns the transaction,
+so a failure anywhere leaves nothing half-written. The acting user is always passed in.
+An :class:`OperationError` means "refused": nothing but the refusal's own audit entry (and,
+for logins, the failure count) has been written, so the caller may commit it.
+"""
+
+from netwerk.operations.accounts import (
+    OrganisationData,
+    UserData,
+    create_organisation,
+    create_user,
+    reset_password,
+    set_organisation_active,
+    set_user_active,
+    update_organisation,
+    update_user,
+)
+from netwerk.operations.auth import (
+    LOGIN_REFUSED,
+    LoginResult,
+    authenticate,
+    change_password,
+    check_second_factor,
+    disable_two_factor,
+    enable_two_factor,
+    end_session,
+    issue_api_token,
+    revoke_api_token,
+    start_session,
+)
+from netwerk.operations.common import OperationError
+
+__all__ = [
+    "LOGIN_REFUSED", "LoginResult", "OperationError", "OrganisationData", "UserData", "authenticate",
+    "change_password", "check_second_factor", "create_organisation", "create_user", "disable_two_factor",
+    "enable_two_factor", "end_session", "issue_api_token", "reset_password", "revoke_api_token",
+    "set_organisation_active", "set_user_active", "start_session", "update_organisation", "update_user",
+]
