@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 
 from netwerk.db import db
 from netwerk.models import User
-from privacy.encryption import DecryptionError, keyring, rotate_data_key
+from privacy.encryption import ENCRYPTED_FIELDS, DecryptionError, Encrypted, keyring, rotate_data_key
 from privacy.models import DataKey
 from tests.factories import make_user
 
@@ -119,3 +119,29 @@ def test_rotate_key_cli(app):
     assert "0 nog op een oudere sleutel" in result.output
     db.session.expire_all()
     assert db.session.get(User, user.id).totp_secret == SECRET
+
+
+class _Sealed:
+    """A stand-in row: the descriptor needs only a table name, an id and the storage slot."""
+
+    __tablename__ = "sealed_test"
+    payload = Encrypted(as_json=True)
+
+    def __init__(self) -> None:
+        self.id = uuid.uuid4()
+        self._payload = None
+
+
+# Not a mapped model: keep it out of the rotation registry the descriptor added it to.
+ENCRYPTED_FIELDS[:] = [f for f in ENCRYPTED_FIELDS if f.model is not _Sealed]
+
+
+def test_json_values_round_trip_and_bind_to_their_row(app):
+    row, other = _Sealed(), _Sealed()
+    value = {"categorie": "zorgen", "items": [1, 2.5, None, "é"], "ok": True}
+    row.payload = value
+    assert row._payload.startswith("nw1:") and "zorgen" not in row._payload
+    assert row.payload == value
+    other._payload = row._payload
+    with pytest.raises(DecryptionError):
+        _ = other.payload
