@@ -1,4 +1,5 @@
-"""The fictional demo region: Alphen aan den Rijn and Katwijk with their partners.
+"""The fictional demo region: Alphen aan den Rijn and Katwijk with their partners, and
+the covenant they signed (``privacy.demo_covenant``).
 
 Idempotent: organisations and accounts are found by name and e-mail and created only when
 missing, through the same operations the beheerder uses, so the demo is audited too.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
 
@@ -16,6 +18,10 @@ from netwerk.db import db
 from netwerk.models import Organisation, User
 from netwerk.security import hash_password
 from privacy.audit import Actor
+from privacy.demo_covenant import VERSION as COVENANT_VERSION
+from privacy.demo_covenant import demo_covenant
+from privacy.models import CovenantVersion
+from privacy.operations import create_covenant_version
 
 DEFAULT_DEMO_PASSWORD = "netwerk-demo-2026"
 DOMAIN = "demo.netwerk.test"
@@ -102,4 +108,7 @@ def create_demo_region() -> tuple[int, int]:
                                      organisation_id=orgs[account.organisation].id, roles=set(account.roles)),
                         actor, demo_password_hash=password_hash)
         created_users += 1
+    if db.session.scalar(select(CovenantVersion.id).where(CovenantVersion.version == COVENANT_VERSION)) is None:
+        parties = [(org.id, org.org_type) for org in orgs.values()]
+        create_covenant_version(demo_covenant(parties, date(2026, 1, 1)), actor)
     return created_orgs, created_users

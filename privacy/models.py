@@ -1,12 +1,25 @@
-"""Tables owned by ``privacy``: data keys, the audit chain and its signed checkpoints."""
+"""Tables owned by ``privacy``: data keys, the audit chain and its signed checkpoints, and the
+versioned covenant the privacy gate decides by."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -84,3 +97,97 @@ class AuditCheckpoint(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     key_fingerprint: Mapped[str] = mapped_column(String(80))
     signature: Mapped[str] = mapped_column(Text)
+
+
+# --- the covenant ---------------------------------------------------------------------------
+# A covenant version is never edited in place: a change is a new version (with its own
+# validity dates), so every past decision can be traced to the exact rules it used.
+
+LEGAL_BASES = ("toestemming", "wettelijke_taak", "gerechtvaardigd_belang", "vitaal_belang")
+CONSENT_STEPS = (
+    "contact", "gezamenlijk_gesprek", "voorwaarden", "plan_bespreken", "uitvoering_volgen", "delen_met_organisatie",
+)
+
+
+class CovenantVersion(db.Model):
+    __tablename__ = "covenant_version"
+    __table_args__ = (
+        CheckConstraint("valid_until IS NULL OR valid_until >= valid_from", name="validity"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(String(32), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_user_id: Mapped[uuid.UUID | None]
+
+
+class CovenantParty(db.Model):
+    """An organisation that signed this version, with the type its rules address it by."""
+
+    __tablename__ = "covenant_party"
+    __table_args__ = (
+        UniqueConstraint("covenant_id", "organisation_id"),
+        CheckConstraint("left_on IS NULL OR left_on >= joined_on", name="membership"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    covenant_id: Mapped[int] = mapped_column(ForeignKey("covenant_version.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisation.id"))
+    party_type: Mapped[str] = mapped_column(String(32))
+    joined_on: Mapped[date] = mapped_column(Date)
+    left_on: Mapped[date | None] = mapped_column(Date)
+
+
+class CovenantPurpose(db.Model):
+    __tablename__ = "covenant_purpose"
+    __table_args__ = (UniqueConstraint("covenant_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    covenant_id: Mapped[int] = mapped_column(ForeignKey("covenant_version.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(120))
+
+
+class CovenantCategory(db.Model):
+    """A data category; ``special`` and ``criminal`` mark AVG art. 9 and art. 10 data."""
+
+    __tablename__ = "covenant_category"
+    __table_args__ = (UniqueConstraint("covenant_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    covenant_id: Mapped[int] = mapped_column(ForeignKey("covenant_version.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(120))
+    special: Mapped[bool] = mapped_column(Boolean, default=False)
+    criminal: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CovenantRule(db.Model):
+    """May ``receiver`` receive ``category`` for ``purpose``, on which basis and article.
+
+    ``receiver`` is ``org:<uuid>`` (one party) or ``type:<org type>`` (every party of that
+    type); a rule for the organisation itself takes precedence over its type's rule.
+    """
+
+    __tablename__ = "covenant_rule"
+    __table_args__ = (
+        # Named by hand: the convention's name would pass PostgreSQL's 63-character limit.
+        UniqueConstraint("covenant_id", "purpose_code", "category_code", "receiver", name="uq_covenant_rule_target"),
+        CheckConstraint("receiver LIKE 'org:%' OR receiver LIKE 'type:%'", name="receiver"),
+        CheckConstraint("allowed = false OR legal_basis IS NOT NULL", name="basis_when_allowed"),
+        CheckConstraint("legal_basis IS NULL OR " + enum_check("legal_basis", LEGAL_BASES), name="legal_basis"),
+        CheckConstraint("consent_step IS NULL OR " + enum_check("consent_step", CONSENT_STEPS), name="consent_step"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    covenant_id: Mapped[int] = mapped_column(ForeignKey("covenant_version.id", ondelete="CASCADE"), index=True)
+    purpose_code: Mapped[str] = mapped_column(String(40))
+    category_code: Mapped[str] = mapped_column(String(40))
+    receiver: Mapped[str] = mapped_column(String(64))
+    allowed: Mapped[bool] = mapped_column(Boolean)
+    legal_basis: Mapped[str | None] = mapped_column(String(32))
+    consent_step: Mapped[str | None] = mapped_column(String(32))
+    article: Mapped[str] = mapped_column(String(32))

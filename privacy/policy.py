@@ -15,8 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
+from netwerk.db import utcnow
 from privacy.audit import Actor, record
+from privacy.models import CovenantVersion
+from privacy.queries import covenant_in_force, party_on, rule_for, vocabulary
 
 # Roles that can never be the reason someone sees case content.
 NEVER_CONTENT_ROLES = frozenset({"beheerder"})
@@ -30,19 +34,16 @@ class Decision:
     covenant_version: str | None = None
     article: str | None = None
     legal_basis: str | None = None
+    consent_step: str | None = None
 
 
-@dataclass(frozen=True)
-class CovenantRule:
-    version: str
-    article: str
-    legal_basis: str
+def consent_given(subjects: list[str], step: str, viewer: Actor, on: date) -> bool:
+    """Whether the consent step ``step`` is recorded (and not withdrawn) for every subject.
 
-
-def find_rule(viewer: Actor, category: str, purpose: str) -> CovenantRule | None:
-    """The covenant rule that lets ``viewer``'s organisation receive ``category`` for
-    ``purpose``. Until a covenant is in force no rule exists, so everything is refused."""
-    return None
+    The stepped-consent registry arrives with the family record (issue 3); until a step
+    can be recorded it cannot have been given, so a rule that needs one refuses.
+    """
+    return False
 
 
 def decide(
@@ -53,11 +54,15 @@ def decide(
     purpose: str,
     object_type: str | None = None,
     object_id: object | None = None,
+    on: date | None = None,
 ) -> Decision:
     """Decide whether ``viewer`` may see ``category`` content about ``subjects`` (blinded
-    ids, see :func:`privacy.audit.blind`) for ``purpose``, and audit the decision."""
+    ids, see :func:`privacy.audit.blind`) for ``purpose``, and audit the decision.
+
+    ``on`` is the day whose covenant applies (today unless a test travels in time).
+    """
     subjects = list(subjects)
-    decision = _evaluate(viewer, category, purpose)
+    decision = _evaluate(viewer, subjects, category, purpose, on or utcnow().date())
     record(
         "content.read",
         actor=viewer,
@@ -71,27 +76,41 @@ def decide(
         covenant_article=decision.article,
         legal_basis=decision.legal_basis,
         summary="content disclosed" if decision.allowed else "content refused",
-        meta={"reason": decision.reason},
+        meta={"reason": decision.reason} | ({"consent_step": decision.consent_step} if decision.consent_step else {}),
     )
     return decision
 
 
-def _evaluate(viewer: Actor, category: str, purpose: str) -> Decision:
+def _refuse(reason: str, message: str, covenant: CovenantVersion | None = None) -> Decision:
+    return Decision(False, reason, message, covenant.version if covenant else None)
+
+
+def _evaluate(viewer: Actor, subjects: list[str], category: str, purpose: str, on: date) -> Decision:
     if viewer.user_id is None or viewer.org_id is None:
-        return Decision(False, "no_viewer", "Alleen een ingelogde professional kan inhoud inzien.")
+        return _refuse("no_viewer", "Alleen een ingelogde professional kan inhoud inzien.")
     if viewer.role is None or viewer.role in NEVER_CONTENT_ROLES:
-        return Decision(
-            False, "role_never_content",
-            "Deze rol geeft nooit toegang tot de inhoud van een casus.",
-        )
+        return _refuse("role_never_content", "Deze rol geeft nooit toegang tot de inhoud van een casus.")
     if viewer.role not in viewer.roles:
-        # The caller names the acting role; the gate does not take its word for it.
-        return Decision(False, "role_not_held", "U heeft deze rol niet.")
-    rule = find_rule(viewer, category, purpose)
-    if rule is None:
-        return Decision(
-            False, "no_covenant_rule",
-            "Het convenant staat niet toe dat uw organisatie deze informatie voor dit doel ontvangt.",
+        return _refuse("role_not_held", "U handelt in een rol die u niet heeft.")
+    covenant = covenant_in_force(on)
+    if covenant is None:
+        return _refuse("no_covenant", "Er is geen convenant van kracht; er wordt geen inhoud gedeeld.")
+    words = vocabulary(covenant)
+    if purpose not in words.purposes:
+        return _refuse("unknown_purpose", "Dit doel staat niet in het convenant.", covenant)
+    if category not in words.categories:
+        return _refuse("unknown_category", "Deze categorie gegevens staat niet in het convenant.", covenant)
+    party = party_on(covenant, viewer.org_id, on)
+    if party is None:
+        return _refuse("not_a_party", "Uw organisatie is geen partij bij het convenant dat nu geldt.", covenant)
+    rule = rule_for(covenant, party, purpose, category)
+    if rule is None or not rule.allowed:
+        return _refuse(
+            "no_covenant_rule" if rule is None else "covenant_forbids",
+            "Het convenant staat niet toe dat uw organisatie deze informatie voor dit doel ontvangt.", covenant,
         )
+    if rule.consent_step and not consent_given(subjects, rule.consent_step, viewer, on):
+        return Decision(False, "consent_missing", "Voor deze informatie is eerst instemming nodig.",
+                        covenant.version, rule.article, rule.legal_basis, rule.consent_step)
     return Decision(True, "covenant_rule", "Toegestaan op grond van het convenant.",
-                    rule.version, rule.article, rule.legal_basis)
+                    covenant.version, rule.article, rule.legal_basis, rule.consent_step)

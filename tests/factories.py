@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import date, timedelta
 
 import pyotp
 
@@ -11,6 +12,8 @@ from netwerk.db import db
 from netwerk.models import Organisation, User
 from netwerk.security import hash_password
 from privacy.audit import Actor
+from privacy.models import CovenantVersion
+from privacy.operations import CovenantSpec, PartySpec, RuleSpec, create_covenant_version
 
 PASSWORD = "correct horse battery staple"
 _counter = itertools.count(1)
@@ -43,6 +46,35 @@ def make_user(*roles: str, org: Organisation | None = None, email: str | None = 
         user.totp_enabled = True
     db.session.commit()
     return user
+
+
+PURPOSES = {"signalering": "Signalering", "procesregie": "Procesregie",
+            "strafrechtelijke_aanpak": "Strafrechtelijke aanpak", "nazorg": "Nazorg"}
+CATEGORIES = {"betrokkenheid": ("Betrokkenheid", False, False), "zorgen": ("Zorgen en hulpvraag", False, False),
+              "gezondheid": ("Gezondheid", True, False), "strafrechtelijk": ("Strafrechtelijk", False, True)}
+
+
+def make_covenant(*orgs: Organisation, rules: list[RuleSpec] | None = None, version: str | None = None,
+                  valid_from: date | None = None, valid_until: date | None = None,
+                  joined_on: date | None = None, left_on: date | None = None) -> CovenantVersion:
+    """A covenant in force today with ``orgs`` as parties and ``rules`` (default: none)."""
+    today = date.today()
+    spec = CovenantSpec(
+        version=version or f"test-{next(_counter)}", title="Testconvenant",
+        valid_from=valid_from or today - timedelta(days=30), valid_until=valid_until,
+        purposes=PURPOSES, categories=CATEGORIES,
+        parties=[PartySpec(o.id, o.org_type, joined_on or today - timedelta(days=30), left_on) for o in orgs],
+        rules=rules or [],
+    )
+    covenant = create_covenant_version(spec, SYSTEM)
+    db.session.commit()
+    return covenant
+
+
+def allow(org: Organisation, category: str = "zorgen", purpose: str = "signalering",
+          consent_step: str | None = None, by_type: bool = False) -> RuleSpec:
+    receiver = f"type:{org.org_type}" if by_type else f"org:{org.id}"
+    return RuleSpec(purpose, category, receiver, True, "art. 5", "wettelijke_taak", consent_step)
 
 
 def current_code(user: User, offset_steps: int = 0) -> str:

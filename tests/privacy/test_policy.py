@@ -8,11 +8,11 @@ from sqlalchemy import select
 
 from netwerk.auth import actor_for
 from netwerk.db import db
-from privacy import policy
 from privacy.audit import Actor, blind
 from privacy.models import AuditEntry
-from privacy.policy import CovenantRule, decide
-from tests.factories import make_user
+from privacy.operations import RuleSpec
+from privacy.policy import decide
+from tests.factories import allow, make_covenant, make_user
 
 
 def _ask(viewer: Actor):
@@ -33,20 +33,20 @@ def test_beheerder_is_refused_and_the_refusal_is_audited(app):
     assert entry.subject_ids == [blind("family", "f-1")]
 
 
-def test_beheerder_is_refused_even_when_the_covenant_allows(app, monkeypatch):
+def test_beheerder_is_refused_even_when_the_covenant_allows(app):
     """No administrator bypass: a rule that allows the organisation does not help."""
-    monkeypatch.setattr(policy, "find_rule", lambda *a: CovenantRule("2026-1", "art. 5", "wettelijke_taak"))
     admin = make_user("beheerder", "deelnemer")
+    make_covenant(admin.organisation, rules=[allow(admin.organisation)])
     assert not _ask(actor_for(admin, "beheerder")).allowed
     assert _ask(actor_for(admin, "deelnemer")).allowed
 
 
-def test_everything_is_denied_without_a_covenant_rule(app):
+def test_everything_is_denied_without_a_covenant(app):
     for role in ("voorzitter", "secretaris", "deelnemer", "privacy", "leidinggevende", "bestuurder"):
         user = make_user(role)
         decision = _ask(actor_for(user, role))
         assert not decision.allowed, role
-        assert decision.reason == "no_covenant_rule"
+        assert decision.reason == "no_covenant"
     db.session.commit()
     outcomes = db.session.scalars(select(AuditEntry.outcome).where(AuditEntry.action == "content.read")).all()
     assert outcomes == ["denied"] * 6
@@ -57,9 +57,10 @@ def test_no_viewer_no_content(app, viewer):
     assert _ask(viewer).reason == "no_viewer"
 
 
-def test_an_allowed_decision_names_covenant_version_article_and_basis(app, monkeypatch):
-    monkeypatch.setattr(policy, "find_rule", lambda *a: CovenantRule("2026-1", "art. 7 lid 2", "toestemming"))
+def test_an_allowed_decision_names_covenant_version_article_and_basis(app):
     user = make_user("deelnemer")
+    make_covenant(user.organisation, version="2026-1", rules=[
+        RuleSpec("signalering", "zorgen", f"org:{user.organisation_id}", True, "art. 7 lid 2", "toestemming")])
     decision = _ask(actor_for(user, "deelnemer"))
     db.session.commit()
     assert decision.allowed

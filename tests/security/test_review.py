@@ -32,12 +32,11 @@ from netwerk.extensions import limiter
 from netwerk.models import ApiToken, LoginSession, Organisation, User
 from netwerk.operations import auth as login_ops
 from netwerk.security import check_password
-from privacy import policy
 from privacy.audit import blind, checkpoint_file, create_checkpoint, entry_digest, verify_chain
 from privacy.models import AuditCheckpoint, AuditEntry
-from privacy.policy import CovenantRule, decide
+from privacy.policy import decide
 from tests.conftest import CSRF_RE, csrf_token, login, make_app, post_form
-from tests.factories import PASSWORD, SYSTEM, make_org, make_user
+from tests.factories import PASSWORD, SYSTEM, allow, make_covenant, make_org, make_user
 from tests.helpers import fresh_code, html, logged_in, path_of, reload, wrong_code
 from tests.privacy.test_audit import _fill, _tamper
 
@@ -406,9 +405,9 @@ def test_beheerder_cannot_deactivate_own_organisation(admin):
 
 # --- 9. the privacy gate checks that the acting role is one the viewer holds ---------------
 
-def test_privacy_gate_refuses_a_role_the_viewer_does_not_hold(app, monkeypatch):
-    monkeypatch.setattr(policy, "find_rule", lambda *a: CovenantRule("2026-1", "art. 5", "wettelijke_taak"))
+def test_privacy_gate_refuses_a_role_the_viewer_does_not_hold(app):
     admin = make_user("beheerder")
+    make_covenant(admin.organisation, rules=[allow(admin.organisation)])
     decision = decide(actor_for(admin, "voorzitter"), subjects=[blind("family", "f-1")],
                       category="zorgen", purpose="signalering")
     assert not decision.allowed

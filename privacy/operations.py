@@ -1,0 +1,105 @@
+"""State changes of ``privacy``: covenant versions (a change is always a new version)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+
+from netwerk.db import db
+from privacy.audit import Actor, record
+from privacy.models import (
+    CONSENT_STEPS,
+    LEGAL_BASES,
+    CovenantCategory,
+    CovenantParty,
+    CovenantPurpose,
+    CovenantRule,
+    CovenantVersion,
+)
+
+
+class CovenantError(Exception):
+    """A refused covenant change, with a Dutch message; nothing has been written."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class PartySpec:
+    organisation_id: uuid.UUID
+    party_type: str
+    joined_on: date
+    left_on: date | None = None
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    purpose: str
+    category: str
+    receiver: str  # "org:<uuid>" or "type:<org type>"
+    allowed: bool
+    article: str
+    legal_basis: str | None = None
+    consent_step: str | None = None
+
+
+@dataclass
+class CovenantSpec:
+    version: str
+    title: str
+    valid_from: date
+    valid_until: date | None
+    purposes: dict[str, str]  # code -> label
+    categories: dict[str, tuple[str, bool, bool]]  # code -> (label, special, criminal)
+    parties: list[PartySpec] = field(default_factory=list)
+    rules: list[RuleSpec] = field(default_factory=list)
+
+
+def _check(spec: CovenantSpec) -> None:
+    if db.session.scalar(select(CovenantVersion.id).where(CovenantVersion.version == spec.version)):
+        raise CovenantError(f"Versie {spec.version} bestaat al; een wijziging is altijd een nieuwe versie.")
+    if spec.valid_until is not None and spec.valid_until < spec.valid_from:
+        raise CovenantError("De einddatum ligt vóór de begindatum.")
+    parties = {f"org:{p.organisation_id}" for p in spec.parties} | {f"type:{p.party_type}" for p in spec.parties}
+    for rule in spec.rules:
+        if rule.purpose not in spec.purposes:
+            raise CovenantError(f"Onbekend doel in een regel: {rule.purpose}.")
+        if rule.category not in spec.categories:
+            raise CovenantError(f"Onbekende categorie in een regel: {rule.category}.")
+        if rule.receiver not in parties:
+            raise CovenantError(f"Een regel noemt een ontvanger die geen partij is: {rule.receiver}.")
+        if rule.allowed and rule.legal_basis not in LEGAL_BASES:
+            raise CovenantError("Een regel die delen toestaat, noemt een geldige grondslag.")
+        if rule.consent_step is not None and rule.consent_step not in CONSENT_STEPS:
+            raise CovenantError(f"Onbekende instemmingsstap: {rule.consent_step}.")
+
+
+def create_covenant_version(spec: CovenantSpec, actor: Actor) -> CovenantVersion:
+    """Write a complete new covenant version; the one in force is chosen by its dates."""
+    _check(spec)
+    covenant = CovenantVersion(version=spec.version, title=spec.title, valid_from=spec.valid_from,
+                               valid_until=spec.valid_until, created_by_user_id=actor.user_id)
+    db.session.add(covenant)
+    db.session.flush()
+    db.session.add_all(
+        [CovenantPurpose(covenant_id=covenant.id, code=code, label=label) for code, label in spec.purposes.items()]
+        + [CovenantCategory(covenant_id=covenant.id, code=code, label=label, special=special, criminal=criminal)
+           for code, (label, special, criminal) in spec.categories.items()]
+        + [CovenantParty(covenant_id=covenant.id, organisation_id=p.organisation_id, party_type=p.party_type,
+                         joined_on=p.joined_on, left_on=p.left_on) for p in spec.parties]
+        + [CovenantRule(covenant_id=covenant.id, purpose_code=r.purpose, category_code=r.category,
+                        receiver=r.receiver, allowed=r.allowed, legal_basis=r.legal_basis if r.allowed else None,
+                        consent_step=r.consent_step, article=r.article) for r in spec.rules]
+    )
+    db.session.flush()
+    record("covenant.version_created", actor=actor, summary="covenant version created",
+           object_type="covenant_version", object_id=covenant.id, covenant_version=covenant.version,
+           meta={"parties": len(spec.parties), "rules": len(spec.rules),
+                 "valid_from": spec.valid_from.isoformat(),
+                 "valid_until": spec.valid_until.isoformat() if spec.valid_until else None})
+    return covenant
