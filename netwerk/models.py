@@ -1,12 +1,12 @@
 """Core tables: organisations (ketenpartners), accounts with their roles, login sessions,
-API tokens and the mail outbox."""
+API tokens, the mail outbox, and persons with their families (cliëntsysteem)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from netwerk.db import UUIDPrimaryKey, db, enum_check, utcnow
@@ -184,3 +184,70 @@ class OutboxMail(UUIDPrimaryKey, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(300))
+
+
+# --- persons and families (cliëntsysteem) ---------------------------------------------------
+
+RELATIONS: dict[str, str] = {"ouder": "Ouder", "kind": "Kind", "broer_zus": "Broer of zus", "anders": "Anders"}
+
+
+class Person(UUIDPrimaryKey, db.Model):
+    """A person the network worries about, or a member of their household.
+
+    Identifying fields are encrypted and bound to this row. What lists show is the
+    pseudonym (initials and birth year), kept in clear so a list needs no decryption;
+    the BSN is findable only by exact match, through its HMAC blind index.
+    """
+
+    __tablename__ = "person"
+    __table_args__ = (
+        CheckConstraint("birth_year BETWEEN 1900 AND 2200", name="birth_year"),
+    )
+
+    _first_name: Mapped[str] = mapped_column("first_name", EncryptedText())
+    first_name = Encrypted()
+    _last_name: Mapped[str] = mapped_column("last_name", EncryptedText())
+    last_name = Encrypted()
+    _birth_date_iso: Mapped[str] = mapped_column("birth_date", EncryptedText())
+    birth_date_iso = Encrypted()
+    _bsn: Mapped[str | None] = mapped_column("bsn", EncryptedText())
+    bsn = Encrypted()
+    bsn_index: Mapped[str | None] = mapped_column(String(64), unique=True)
+    _address: Mapped[str | None] = mapped_column("address", EncryptedText())
+    address = Encrypted()
+    pseudonym: Mapped[str] = mapped_column(String(20))
+    birth_year: Mapped[int] = mapped_column(Integer)
+    municipality: Mapped[str | None] = mapped_column(String(100))
+    date_of_death: Mapped[date | None] = mapped_column(Date)
+    # "Geheim adres / veiligheid": no address on any screen and no family matching.
+    safety_flag: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    memberships: Mapped[list[FamilyMember]] = relationship(back_populates="person")
+
+    @property
+    def birth_date(self) -> date:
+        return date.fromisoformat(self.birth_date_iso)
+
+
+class Family(UUIDPrimaryKey, db.Model):
+    """A household (cliëntsysteem): one plan, one zorgcoördinator, many members."""
+
+    __tablename__ = "family"
+
+    pseudonym: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    members: Mapped[list[FamilyMember]] = relationship(back_populates="family", cascade="all, delete-orphan")
+
+
+class FamilyMember(db.Model):
+    __tablename__ = "family_member"
+    __table_args__ = (CheckConstraint(enum_check("relation", list(RELATIONS)), name="relation"),)
+
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("family.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"), primary_key=True, index=True)
+    relation: Mapped[str] = mapped_column(String(16))
+
+    family: Mapped[Family] = relationship(back_populates="members")
+    person: Mapped[Person] = relationship(back_populates="memberships")

@@ -191,3 +191,39 @@ class CovenantRule(db.Model):
     legal_basis: Mapped[str | None] = mapped_column(String(32))
     consent_step: Mapped[str | None] = mapped_column(String(32))
     article: Mapped[str] = mapped_column(String(32))
+
+
+# --- stepped consent (getrapte instemming, SAVE) --------------------------------------------
+
+CONSENT_GIVERS = ("ouder", "jongere", "ouder_en_jongere")
+CONSENT_FORMS = ("mondeling", "schriftelijk")
+
+
+class Consent(db.Model):
+    """One consent step for one person, recorded separately (SAVE's stepped consent).
+
+    ``subject`` is the person's blinded id, the same value the gate receives, so the gate
+    needs no domain tables. A withdrawal sets ``withdrawn_on`` and applies to every decision
+    from that day on; the row itself stays, as history.
+    """
+
+    __tablename__ = "consent"
+    __table_args__ = (
+        CheckConstraint(enum_check("step", CONSENT_STEPS), name="step"),
+        CheckConstraint(enum_check("given_by", CONSENT_GIVERS), name="given_by"),
+        CheckConstraint(enum_check("form", CONSENT_FORMS), name="form"),
+        CheckConstraint("withdrawn_on IS NULL OR withdrawn_on >= given_on", name="withdrawal"),
+        CheckConstraint("(step = 'delen_met_organisatie') = (organisation_id IS NOT NULL)", name="organisation"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject: Mapped[str] = mapped_column(String(64), index=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"), index=True)
+    step: Mapped[str] = mapped_column(String(32))
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisation.id"))
+    given_by: Mapped[str] = mapped_column(String(20))
+    form: Mapped[str] = mapped_column(String(16))
+    given_on: Mapped[date] = mapped_column(Date)
+    withdrawn_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by_user_id: Mapped[uuid.UUID | None]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

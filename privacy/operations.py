@@ -1,4 +1,5 @@
-"""State changes of ``privacy``: covenant versions (a change is always a new version)."""
+"""State changes of ``privacy``: covenant versions (a change is always a new version) and
+stepped consent."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from sqlalchemy import select
 from netwerk.db import db
 from privacy.audit import Actor, record
 from privacy.models import (
+    CONSENT_FORMS,
+    CONSENT_GIVERS,
     CONSENT_STEPS,
     LEGAL_BASES,
+    Consent,
     CovenantCategory,
     CovenantParty,
     CovenantPurpose,
@@ -103,3 +107,43 @@ def create_covenant_version(spec: CovenantSpec, actor: Actor) -> CovenantVersion
                  "valid_from": spec.valid_from.isoformat(),
                  "valid_until": spec.valid_until.isoformat() if spec.valid_until else None})
     return covenant
+
+
+# --- stepped consent ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ConsentSpec:
+    step: str
+    given_by: str
+    form: str
+    given_on: date
+    organisation_id: uuid.UUID | None = None
+
+
+def add_consent(subject: str, person_id: uuid.UUID, spec: ConsentSpec, actor: Actor) -> Consent:
+    """Record a consent step (the caller has checked who may give it)."""
+    if spec.step not in CONSENT_STEPS:
+        raise CovenantError(f"Onbekende instemmingsstap: {spec.step}.")
+    if spec.given_by not in CONSENT_GIVERS or spec.form not in CONSENT_FORMS:
+        raise CovenantError("Geef aan wie instemde en in welke vorm.")
+    if (spec.step == "delen_met_organisatie") != (spec.organisation_id is not None):
+        raise CovenantError("Instemming om te delen noemt precies één organisatie; andere stappen geen.")
+    consent = Consent(subject=subject, person_id=person_id, step=spec.step, organisation_id=spec.organisation_id,
+                      given_by=spec.given_by, form=spec.form, given_on=spec.given_on,
+                      recorded_by_user_id=actor.user_id)
+    db.session.add(consent)
+    db.session.flush()
+    record("consent.recorded", actor=actor, summary="consent recorded", subjects=[subject],
+           object_type="consent", object_id=consent.id, meta={"step": spec.step, "form": spec.form})
+    return consent
+
+
+def withdraw_consent(consent: Consent, on: date, actor: Actor) -> None:
+    """From ``on`` the step counts as not given, for every decision at once."""
+    if consent.withdrawn_on is not None:
+        raise CovenantError("Deze instemming is al ingetrokken.")
+    if on < consent.given_on:
+        raise CovenantError("Intrekken kan niet vóór de datum van instemming.")
+    consent.withdrawn_on = on
+    record("consent.withdrawn", actor=actor, summary="consent withdrawn", subjects=[consent.subject],
+           object_type="consent", object_id=consent.id, meta={"step": consent.step})

@@ -20,7 +20,7 @@ from datetime import date
 from netwerk.db import utcnow
 from privacy.audit import Actor, record
 from privacy.models import CovenantVersion
-from privacy.queries import covenant_in_force, party_on, rule_for, vocabulary
+from privacy.queries import consent_on_record, covenant_in_force, party_on, rule_for, vocabulary
 
 # Roles that can never be the reason someone sees case content.
 NEVER_CONTENT_ROLES = frozenset({"beheerder"})
@@ -38,12 +38,14 @@ class Decision:
 
 
 def consent_given(subjects: list[str], step: str, viewer: Actor, on: date) -> bool:
-    """Whether the consent step ``step`` is recorded (and not withdrawn) for every subject.
-
-    The stepped-consent registry arrives with the family record (issue 3); until a step
-    can be recorded it cannot have been given, so a rule that needs one refuses.
-    """
-    return False
+    """Whether ``step`` is on record, given by ``on`` and not withdrawn by then, for every
+    person among ``subjects`` (and, for "delen_met_organisatie", for the viewer's
+    organisation). Subjects that are not persons (a family) need no consent of their own;
+    a question without any person in it has no consent and is refused."""
+    persons = [s for s in subjects if s.startswith("person:")]
+    if not persons:
+        return False
+    return all(consent_on_record(person, step, viewer.org_id, on) for person in persons)
 
 
 def decide(

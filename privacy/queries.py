@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import or_, select
 
 from netwerk.db import db
-from privacy.models import CovenantCategory, CovenantParty, CovenantPurpose, CovenantRule, CovenantVersion
+from privacy.models import Consent, CovenantCategory, CovenantParty, CovenantPurpose, CovenantRule, CovenantVersion
 
 
 def covenant_in_force(on: date) -> CovenantVersion | None:
@@ -61,3 +61,13 @@ def rule_for(covenant: CovenantVersion, party: CovenantParty, purpose: str, cate
         )
     ).all()
     return next((r for r in rules if r.receiver == own), None) or next(iter(rules), None)
+
+
+def consent_on_record(subject: str, step: str, organisation_id: uuid.UUID | None, on: date) -> bool:
+    stmt = select(Consent.id).where(
+        Consent.subject == subject, Consent.step == step, Consent.given_on <= on,
+        or_(Consent.withdrawn_on.is_(None), Consent.withdrawn_on > on),
+    )
+    if step == "delen_met_organisatie":
+        stmt = stmt.where(Consent.organisation_id == organisation_id)
+    return db.session.scalar(stmt.limit(1)) is not None

@@ -1,0 +1,34 @@
+"""Checks on Dutch identifiers and names, shared by forms, the API and operations."""
+
+from __future__ import annotations
+
+# Lower-case name parts (tussenvoegsels) that initials skip: "de Vries" gives "V".
+PREFIXES = {"van", "de", "der", "den", "het", "ter", "ten", "te", "in", "'t", "la", "le", "du", "da", "op"}
+
+
+def bsn_valid(bsn: str) -> bool:
+    """The elfproef: nine digits (eight with an implied leading zero), weights 9..2 and -1,
+    sum divisible by 11, and not all zeros."""
+    digits = bsn.strip()
+    if len(digits) == 8:
+        digits = "0" + digits
+    if len(digits) != 9 or not (digits.isascii() and digits.isdigit()) or digits == "000000000":
+        return False
+    total = sum(int(d) * w for d, w in zip(digits[:8], range(9, 1, -1), strict=True)) - int(digits[8])
+    return total % 11 == 0
+
+
+def normalise_bsn(bsn: str) -> str:
+    digits = bsn.strip()
+    return digits.zfill(9) if len(digits) == 8 else digits
+
+
+def initials(first_name: str, last_name: str) -> str:
+    main = [part for part in last_name.split() if part.lower() not in PREFIXES] or last_name.split()
+    letters = [first_name.strip()[:1], main[0][:1] if main else ""]
+    return "".join(f"{letter.upper()}." for letter in letters if letter)
+
+
+def pseudonym(first_name: str, last_name: str, birth_year: int) -> str:
+    """What lists show instead of a name, e.g. "J.B. (2009)"."""
+    return f"{initials(first_name, last_name)} ({birth_year})"
