@@ -93,6 +93,9 @@ class Config:
     SESSION_ABSOLUTE_HOURS: int = 12
     API_TOKEN_HOURS: int = 8
     AUDIT_CHECKPOINT_EVERY: int = 1000
+    MATCH_RESPONSE_DAYS: int = 10
+    INVOLVEMENT_MAX_YEARS: int = 2
+    INVOLVEMENT_AGE_LIMIT: int = 23
     ARGON2_TIME_COST: int = 3
     ARGON2_MEMORY_COST: int = 65536
     ARGON2_PARALLELISM: int = 4
@@ -173,6 +176,7 @@ def load_config(overrides: dict | None = None) -> Config:
     cfg.SESSION_ABSOLUTE_HOURS = _int("NETWERK_SESSION_ABSOLUTE_HOURS", cfg.SESSION_ABSOLUTE_HOURS)
     cfg.API_TOKEN_HOURS = min(_int("NETWERK_API_TOKEN_HOURS", cfg.API_TOKEN_HOURS), 8)
     cfg.AUDIT_CHECKPOINT_EVERY = _int("NETWERK_AUDIT_CHECKPOINT_EVERY", cfg.AUDIT_CHECKPOINT_EVERY)
+    cfg.MATCH_RESPONSE_DAYS = _int("NETWERK_MATCH_RESPONSE_DAYS", cfg.MATCH_RESPONSE_DAYS)
     cfg.SESSION_COOKIE_SECURE = production or _flag("NETWERK_SECURE_COOKIES")
 
     for key, value in (overrides or {}).items():

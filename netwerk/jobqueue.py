@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -33,6 +34,14 @@ from netwerk.db import db
 QUEUE_NAME = "netwerk"
 _START_LOCK = threading.Lock()
 log = logging.getLogger(__name__)
+
+
+# Jobs that run on a calendar, with their period. A tick (every scheduler second in
+# embedded mode, every minute beside a real worker) claims the current period with SET NX
+# in Redis, so however many processes tick, each period's job is queued once.
+PERIODIC: list[tuple[str, timedelta]] = [
+    ("netwerk.jobs.expire_involvements", timedelta(days=1)),
+]
 
 
 def connection() -> redis.Redis:
@@ -54,6 +63,19 @@ def enqueue(path: str, *args: object, job_id: str | None = None,
     if delay:
         return queue.enqueue_in(delay, run_job, path, *args, **kwargs)
     return queue.enqueue(run_job, path, *args, **kwargs)
+
+
+def enqueue_periodic(now: float | None = None) -> list[str]:
+    """Queue each periodic job whose current period has not been claimed yet."""
+    now = time.time() if now is None else now
+    queued = []
+    for path, period in PERIODIC:
+        seconds = int(period.total_seconds())
+        index = int(now // seconds)
+        if connection().set(f"netwerk:periodic:{path}:{index}", 1, nx=True, ex=2 * seconds):
+            enqueue(path, job_id=f"periodic-{path.replace('.', '_')}-{index}")
+            queued.append(path)
+    return queued
 
 
 _PROCESS_APP: Flask | None = None
@@ -155,6 +177,8 @@ class EmbeddedRuntime:
             try:
                 scheduler.acquire_locks()
                 scheduler.enqueue_scheduled_jobs()
+                with self.app.app_context():
+                    enqueue_periodic()
             except redis.RedisError:  # pragma: no cover - in-memory server; keep the thread alive
                 log.exception("embedded scheduler tick failed")
             self._stop.wait(1.0)
@@ -197,8 +221,21 @@ def run_worker(app: Flask, burst: bool = False) -> None:
     """
     global _PROCESS_APP
     _PROCESS_APP = app
-    with app.app_context():
-        SimpleWorker([QUEUE_NAME], connection=connection()).work(with_scheduler=True, burst=burst)
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.is_set():
+            with app.app_context():
+                enqueue_periodic()
+            stop.wait(60)
+
+    if not burst:
+        threading.Thread(target=tick, name="netwerk-periodic", daemon=True).start()
+    try:
+        with app.app_context():
+            SimpleWorker([QUEUE_NAME], connection=connection()).work(with_scheduler=True, burst=burst)
+    finally:
+        stop.set()
 
 
 def drain(app: Flask) -> int:

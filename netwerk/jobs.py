@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from netwerk.db import db
 from netwerk.mail import deliver
 from netwerk.models import OutboxMail
+from netwerk.operations.involvements import expire_involvements as _expire
+from privacy.audit import Actor
 
 
 def deliver_mail(mail_id: str) -> str:
@@ -15,3 +18,8 @@ def deliver_mail(mail_id: str) -> str:
         return "missing"
     deliver(mail)
     return mail.state
+
+
+def expire_involvements() -> int:
+    """Daily: end involvements past their end date or expiry (safe to run twice)."""
+    return _expire(date.today(), Actor.system("job:expire-involvements"))

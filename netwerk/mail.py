@@ -32,6 +32,12 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "tijdelijke wachtwoord van uw beheerder; bij het inloggen kiest u een nieuw wachtwoord.\n\n"
         "Inloggen: {link}\n\nHeeft u hier niet om gevraagd? Neem dan contact op met uw beheerder.",
     ),
+    "involvement_match": (
+        "Netwerk: een andere organisatie is ook betrokken",
+        "Beste {name},\n\nEen andere organisatie is ook betrokken bij iemand voor wie u contactpersoon bent. "
+        "Neem contact met elkaar op en leg vast wie de regie voert.\n\nBekijken: {link}\n\n"
+        "Dit bericht bevat bewust geen namen of inhoud.",
+    ),
     "account_deactivated": (
         "Uw account voor Netwerk is gedeactiveerd",
         "Beste {name},\n\nUw account in Netwerk is gedeactiveerd; u bent overal uitgelogd.\n\n"

@@ -251,3 +251,70 @@ class FamilyMember(db.Model):
 
     family: Mapped[Family] = relationship(back_populates="members")
     person: Mapped[Person] = relationship(back_populates="memberships")
+
+
+# --- the involvement registry: "that, not what" ---------------------------------------------
+
+INVOLVEMENT_STATES = ("actief", "beeindigd", "verlopen")
+MATCH_KINDS = ("client", "gezin")
+
+
+class Involvement(UUIDPrimaryKey, db.Model):
+    """That an organisation is involved with a person, and whom to call. Deliberately no
+    reason and no free text: the registry is the "that", never the "what"."""
+
+    __tablename__ = "involvement"
+    __table_args__ = (
+        CheckConstraint(enum_check("status", INVOLVEMENT_STATES), name="status"),
+        CheckConstraint("end_date IS NULL OR end_date >= start_date", name="period"),
+    )
+
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"), index=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisation.id"), index=True)
+    contact_name: Mapped[str] = mapped_column(String(200))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    contact_email: Mapped[str] = mapped_column(String(254))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    expires_on: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="actief")
+    registered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    registered_by_user_id: Mapped[uuid.UUID | None]
+
+    person: Mapped[Person] = relationship()
+    organisation: Mapped[Organisation] = relationship()
+
+
+class Match(UUIDPrimaryKey, db.Model):
+    """Two organisations involved with the same person (client) or with children of the same
+    parent (gezin). Both contacts are told, then record contact, regievoerder and afstemming."""
+
+    __tablename__ = "involvement_match"
+    __table_args__ = (
+        CheckConstraint(enum_check("kind", MATCH_KINDS), name="kind"),
+        UniqueConstraint("first_id", "second_id"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(8))
+    first_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("involvement.id"), index=True)
+    second_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("involvement.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    respond_by: Mapped[date] = mapped_column(Date)
+    contact_made_on: Mapped[date | None] = mapped_column(Date)
+    regievoerder_org_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisation.id"))
+    afgestemd_on: Mapped[date | None] = mapped_column(Date)
+
+    first: Mapped[Involvement] = relationship(foreign_keys=[first_id])
+    second: Mapped[Involvement] = relationship(foreign_keys=[second_id])
+
+
+class Notification(UUIDPrimaryKey, db.Model):
+    """An in-app notice: a kind and a link, never content."""
+
+    __tablename__ = "notification"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    link: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]

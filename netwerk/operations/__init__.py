@@ -40,10 +40,12 @@ from netwerk.operations.families import (
     register_person,
     subject_of,
 )
+from netwerk.operations.involvements import InvolvementData, expire_involvements, register_involvement
 
 __all__ = [
     "LOGIN_REFUSED",
     "DuplicatePerson",
+    "InvolvementData",
     "LoginResult",
     "OperationError",
     "OrganisationData",
@@ -58,8 +60,10 @@ __all__ = [
     "disable_two_factor",
     "enable_two_factor",
     "end_session",
+    "expire_involvements",
     "issue_api_token",
     "record_consent",
+    "register_involvement",
     "register_person",
     "reset_password",
     "revoke_api_token",

@@ -1,0 +1,141 @@
+"""The involvement registry ("that, not what"): registering that an organisation is
+involved with a person, detecting client and family matches, telling both contacts, and
+letting registrations expire."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import func, or_, select
+
+from netwerk.db import db
+from netwerk.mail import queue_mail
+from netwerk.models import FamilyMember, Involvement, Match, Notification, Organisation, Person, User
+from netwerk.operations.common import OperationError
+from netwerk.operations.families import subject_of
+from privacy.audit import Actor, record
+
+CHILD_RELATIONS = ("kind", "broer_zus")
+
+
+@dataclass(frozen=True)
+class InvolvementData:
+    organisation_id: object
+    contact_name: str
+    contact_email: str
+    start_date: date
+    contact_phone: str | None = None
+    end_date: date | None = None
+
+
+def expiry_date(person: Person, registered_on: date) -> date:
+    """At most INVOLVEMENT_MAX_YEARS after registration, on the 23rd birthday, at death."""
+    cfg = current_app.config
+    born = person.birth_date
+    limits = [_add_years(registered_on, cfg["INVOLVEMENT_MAX_YEARS"]),
+              _add_years(born, cfg["INVOLVEMENT_AGE_LIMIT"])]
+    if person.date_of_death:
+        limits.append(person.date_of_death)
+    return min(limits)
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February in a year without one
+        return day.replace(year=day.year + years, day=28)
+
+
+def register_involvement(person: Person, data: InvolvementData, actor: Actor, today: date) -> Involvement:
+    org = db.session.get(Organisation, data.organisation_id)
+    if org is None or not org.active:
+        raise OperationError("Kies een actieve organisatie.", field="organisation_id")
+    if data.start_date > today:
+        raise OperationError("De startdatum ligt in de toekomst.", field="start_date")
+    if data.end_date is not None and data.end_date < data.start_date:
+        raise OperationError("De einddatum ligt vóór de startdatum.", field="end_date")
+    if person.date_of_death is not None and person.date_of_death <= today:
+        raise OperationError("Deze persoon is overleden; een betrokkenheid kan niet meer worden geregistreerd.")
+    if db.session.scalar(select(Involvement.id).where(
+            Involvement.person_id == person.id, Involvement.organisation_id == org.id,
+            Involvement.status == "actief")) is not None:
+        raise OperationError("Uw organisatie staat al als betrokken geregistreerd bij deze persoon.")
+    expires = expiry_date(person, today)
+    if expires <= today:
+        raise OperationError("Voor deze persoon kan geen betrokkenheid meer worden geregistreerd (leeftijdsgrens).")
+    involvement = Involvement(person_id=person.id, organisation_id=org.id, contact_name=data.contact_name,
+                              contact_phone=data.contact_phone, contact_email=data.contact_email.lower(),
+                              start_date=data.start_date, end_date=data.end_date, expires_on=expires,
+                              registered_by_user_id=actor.user_id)
+    db.session.add(involvement)
+    db.session.flush()
+    record("involvement.registered", actor=actor, summary="involvement registered", subjects=[subject_of(person)],
+           object_type="involvement", object_id=involvement.id, categories=["betrokkenheid"])
+    for other, kind in _matches_for(person, org.id):
+        _create_match(other, involvement, kind, actor, today)
+    return involvement
+
+
+def _matches_for(person: Person, org_id: object) -> list[tuple[Involvement, str]]:
+    others = db.session.scalars(select(Involvement).where(
+        Involvement.person_id == person.id, Involvement.status == "actief",
+        Involvement.organisation_id != org_id)).all()
+    found = [(o, "client") for o in others]
+    if person.safety_flag:
+        return found  # a safety flag stops family matching
+    for sibling in _siblings(person):
+        found += [(o, "gezin") for o in db.session.scalars(select(Involvement).where(
+            Involvement.person_id == sibling.id, Involvement.status == "actief",
+            Involvement.organisation_id != org_id))]
+    return found
+
+
+def _siblings(person: Person) -> list[Person]:
+    """Children of the same household that has a parent in it, without a safety flag."""
+    families = select(FamilyMember.family_id).where(
+        FamilyMember.person_id == person.id, FamilyMember.relation.in_(CHILD_RELATIONS))
+    with_parent = select(FamilyMember.family_id).where(FamilyMember.relation == "ouder")
+    return list(db.session.scalars(
+        select(Person).join(FamilyMember, FamilyMember.person_id == Person.id)
+        .where(FamilyMember.family_id.in_(families), FamilyMember.family_id.in_(with_parent),
+               FamilyMember.relation.in_(CHILD_RELATIONS), Person.id != person.id, Person.safety_flag.is_(False))
+        .distinct()))
+
+
+def _create_match(first: Involvement, second: Involvement, kind: str, actor: Actor, today: date) -> Match:
+    days = current_app.config["MATCH_RESPONSE_DAYS"]
+    match = Match(kind=kind, first_id=first.id, second_id=second.id, respond_by=today + timedelta(days=days))
+    db.session.add(match)
+    db.session.flush()
+    record("involvement.matched", actor=actor, summary=f"{kind} match", object_type="match", object_id=match.id,
+           categories=["betrokkenheid"], meta={"kind": kind})
+    for involvement in (first, second):
+        _notify(involvement, match)
+    return match
+
+
+def _notify(involvement: Involvement, match: Match) -> None:
+    link = f"/matches/{match.id}"
+    queue_mail("involvement_match", involvement.contact_email, involvement.contact_name, link,
+               dedupe_key=f"match:{match.id}:{involvement.id}")
+    user_id = db.session.scalar(select(User.id).where(func.lower(User.email) == involvement.contact_email))
+    if user_id is not None:
+        db.session.add(Notification(user_id=user_id, kind="involvement_match", link=link))
+
+
+def expire_involvements(today: date, actor: Actor) -> int:
+    """End every active involvement whose end date has passed or that reached its expiry
+    (two years, the 23rd birthday, death). Idempotent: a second run finds nothing."""
+    due = db.session.scalars(select(Involvement).where(
+        Involvement.status == "actief",
+        or_(Involvement.expires_on <= today, Involvement.end_date < today))).all()
+    for involvement in due:
+        ended = involvement.end_date is not None and involvement.end_date < today
+        involvement.status = "beeindigd" if ended else "verlopen"
+        record("involvement.expired", actor=actor, summary="involvement ended by schedule",
+               object_type="involvement", object_id=involvement.id, categories=["betrokkenheid"],
+               meta={"status": involvement.status})
+    return len(due)
+
