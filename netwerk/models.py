@@ -217,6 +217,8 @@ class Person(UUIDPrimaryKey, db.Model):
     address = Encrypted()
     pseudonym: Mapped[str] = mapped_column(String(20))
     birth_year: Mapped[int] = mapped_column(Integer)
+    # HMAC of the birth date: the duplicate check decrypts only people born that day.
+    birth_date_index: Mapped[str | None] = mapped_column(String(64), index=True)
     municipality: Mapped[str | None] = mapped_column(String(100))
     date_of_death: Mapped[date | None] = mapped_column(Date)
     # "Geheim adres / veiligheid": no address on any screen and no family matching.

@@ -31,7 +31,8 @@ def party_on(covenant: CovenantVersion, organisation_id: uuid.UUID, on: date) ->
             CovenantParty.covenant_id == covenant.id,
             CovenantParty.organisation_id == organisation_id,
             CovenantParty.joined_on <= on,
-            or_(CovenantParty.left_on.is_(None), CovenantParty.left_on >= on),
+            # From its leaving day on, an organisation is no longer a party (like a withdrawal).
+            or_(CovenantParty.left_on.is_(None), CovenantParty.left_on > on),
         )
     )
 

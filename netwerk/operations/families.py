@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from netwerk.db import db
 from netwerk.models import RELATIONS, Family, FamilyMember, Person
@@ -41,10 +41,12 @@ def subject_of(person: Person) -> str:
 
 
 def _same_name_and_birth(data: PersonData) -> list[Person]:
-    # Names are encrypted, so candidates are narrowed by the clear birth year and compared
-    # after decryption; a birth year holds few enough people for that.
-    same_year = db.session.scalars(select(Person).where(Person.birth_year == data.birth_date.year))
-    return [p for p in same_year if p.birth_date == data.birth_date
+    # Names are encrypted, so candidates are narrowed by the blind index of the birth date
+    # and compared after decryption. Rows from before that index (NULL) fall back to the year.
+    same_day = db.session.scalars(select(Person).where(or_(
+        Person.birth_date_index == blind("birth_date", data.birth_date.isoformat()),
+        and_(Person.birth_date_index.is_(None), Person.birth_year == data.birth_date.year))))
+    return [p for p in same_day if p.birth_date == data.birth_date
             and p.first_name.casefold() == data.first_name.casefold()
             and p.last_name.casefold() == data.last_name.casefold()]
 
@@ -67,7 +69,8 @@ def register_person(data: PersonData, actor: Actor, today: date, confirmed_new: 
                               candidates)
     person = Person(pseudonym=pseudonym(data.first_name, data.last_name, data.birth_date.year),
                     birth_year=data.birth_date.year, municipality=data.municipality, safety_flag=data.safety_flag,
-                    bsn_index=blind("bsn", bsn) if bsn else None)
+                    bsn_index=blind("bsn", bsn) if bsn else None,
+                    birth_date_index=blind("birth_date", data.birth_date.isoformat()))
     person.first_name, person.last_name = data.first_name, data.last_name
     person.birth_date_iso = data.birth_date.isoformat()
     person.bsn, person.address = bsn, data.address

@@ -85,10 +85,16 @@ def _matches_for(person: Person, org_id: object) -> list[tuple[Involvement, str]
     found = [(o, "client") for o in others]
     if person.safety_flag:
         return found  # a safety flag stops family matching
-    for sibling in _siblings(person):
-        found += [(o, "gezin") for o in db.session.scalars(select(Involvement).where(
-            Involvement.person_id == sibling.id, Involvement.status == "actief",
-            Involvement.organisation_id != org_id))]
+    # One match per other organisation: none that already has a client match, and one family
+    # match however many of the siblings it is involved with.
+    matched = {o.organisation_id for o in others}
+    siblings = [s.id for s in _siblings(person)]
+    for other in db.session.scalars(select(Involvement).where(
+            Involvement.person_id.in_(siblings), Involvement.status == "actief",
+            Involvement.organisation_id != org_id).order_by(Involvement.registered_at)):
+        if other.organisation_id not in matched:
+            matched.add(other.organisation_id)
+            found.append((other, "gezin"))
     return found
 
 
@@ -128,9 +134,11 @@ def _notify(involvement: Involvement, match: Match) -> None:
 def expire_involvements(today: date, actor: Actor) -> int:
     """End every active involvement whose end date has passed or that reached its expiry
     (two years, the 23rd birthday, death). Idempotent: a second run finds nothing."""
+    # A death recorded after registration did not shorten ``expires_on``: check it here.
+    died = select(Person.id).where(Person.date_of_death <= today)
     due = db.session.scalars(select(Involvement).where(
         Involvement.status == "actief",
-        or_(Involvement.expires_on <= today, Involvement.end_date < today))).all()
+        or_(Involvement.expires_on <= today, Involvement.end_date < today, Involvement.person_id.in_(died)))).all()
     for involvement in due:
         ended = involvement.end_date is not None and involvement.end_date < today
         involvement.status = "beeindigd" if ended else "verlopen"

@@ -66,6 +66,19 @@ def test_a_known_bsn_gives_the_existing_person(app):
     assert db.session.scalar(select(func.count()).select_from(Person)) == 1
 
 
+def test_the_duplicate_check_decrypts_only_people_born_that_day(app, monkeypatch):
+    first = person()
+    for day in range(1, 6):  # same birth year, other days: must not be loaded and decrypted
+        person(f"Ander{day}", born=date(2012, 1, day))
+    loaded = []
+    monkeypatch.setattr(Person, "birth_date", property(lambda p: loaded.append(p.id) or date.fromisoformat(
+        p.birth_date_iso)))
+    with pytest.raises(ops.DuplicatePerson) as info:
+        ops.register_person(ops.PersonData("Jesse", "de Boer", date(2012, 3, 4)), SYSTEM, TODAY)
+    assert [c.id for c in info.value.candidates] == [first.id]
+    assert set(loaded) <= {first.id}
+
+
 def test_same_name_and_birth_date_without_bsn_asks_for_a_choice(app):
     first = person()
     with pytest.raises(ops.DuplicatePerson) as info:

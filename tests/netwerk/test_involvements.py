@@ -113,7 +113,8 @@ def test_one_active_registration_per_organisation_and_person(app):
 
 def test_expiry_is_two_years_or_the_23rd_birthday_whichever_comes_first(app):
     young, older = person(born=date(TODAY.year - 12, 5, 1)), person("Bo", born=date(TODAY.year - 22, 1, 1))
-    assert involve(young, make_org()).expires_on == TODAY.replace(year=TODAY.year + 2)
+    two_years = TODAY.replace(year=TODAY.year + 2, day=28 if (TODAY.month, TODAY.day) == (2, 29) else TODAY.day)
+    assert involve(young, make_org()).expires_on == two_years
     assert involve(older, make_org()).expires_on == date(TODAY.year + 1, 1, 1)
 
 
@@ -137,3 +138,24 @@ def test_the_daily_job_is_queued_once_per_day_however_often_it_ticks(app):
     assert jobqueue.enqueue_periodic(now + 60) == []
     assert jobqueue.enqueue_periodic(now + 86_400) == ["netwerk.jobs.expire_involvements"]
     assert jobqueue.drain(app) == 2
+
+
+def test_a_death_recorded_after_registration_ends_the_registration(app):
+    noor = person()
+    running = involve(noor, make_org())
+    noor.date_of_death = TODAY - timedelta(days=1)  # recorded later than the registration
+    db.session.commit()
+    assert ops.expire_involvements(TODAY, SYSTEM) == 1
+    db.session.commit()
+    assert db.session.get(Involvement, running.id).status == "verlopen"
+
+
+def test_an_organisation_already_matched_on_the_person_gets_no_second_family_match(app):
+    mother, noor, sem = person("Sara", date(1985, 1, 1)), person(), person("Sem", date(2014, 6, 1))
+    ops.compose_family([(mother, "ouder"), (noor, "kind"), (sem, "kind")], SYSTEM)
+    db.session.commit()
+    school = make_org(org_type="leerplicht", domain="onderwijs")
+    involve(noor, school)
+    involve(sem, school)  # the same organisation on both children: no match with itself
+    involve(noor, make_org(org_type="jongerenwerk"))  # a second organisation on Noor
+    assert db.session.scalars(select(Match.kind)).all() == ["client"]  # not also a family match

@@ -56,6 +56,7 @@ def test_party_membership_dates_count(app):
     assert ask(joined).allowed
     assert ask(left).reason == "not_a_party"
     assert ask(left, on=TODAY - timedelta(days=2)).allowed
+    assert ask(left, on=TODAY - timedelta(days=1)).reason == "not_a_party"  # gone from its leaving day
     assert ask(outsider).reason == "not_a_party"
 
 
