@@ -23,6 +23,7 @@ from sqlalchemy import text
 
 from netwerk import create_app
 from netwerk.db import db
+from netwerk.extensions import limiter
 from privacy.encryption import Keyring
 from tests.services import PostgresServer, RedisServer, unavailable_reason
 
@@ -145,6 +146,35 @@ def app(backend: Backend) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def limited_app(tmp_path: Path) -> Iterator[Flask]:
+    """An app of its own with the rate limiter on (the shared test apps run with it off)."""
+    saved = dict(vars(limiter))  # the limiter is a process-wide object; put it back after
+    app = make_app(tmp_path, f"sqlite:///{tmp_path / 'limited.sqlite3'}",
+                   RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
+    try:
+        with app.app_context():
+            upgrade()
+            yield app
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        vars(limiter).clear()
+        vars(limiter).update(saved)
+
+
+@pytest.fixture
+def admin(app: Flask):
+    """A logged-in beheerder (with a second factor) and their client."""
+    from tests.factories import make_user
+    from tests.helpers import logged_in
+
+    user = make_user("beheerder", totp=True)
+    client = app.test_client()
+    logged_in(client, user)
+    return client, user
 
 
 @pytest.fixture(autouse=True)

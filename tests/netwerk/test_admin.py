@@ -7,7 +7,6 @@ import uuid
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from netwerk.db import db
@@ -43,14 +42,6 @@ def one_time_password(response) -> str:
     match = re.search(r'<p class="one-time"><code>([^<]+)</code>', html(response))
     assert match, html(response)
     return match.group(1)
-
-
-@pytest.fixture
-def admin(app: Flask) -> tuple[FlaskClient, User]:
-    user = make_user("beheerder", totp=True)
-    client = app.test_client()
-    logged_in(client, user)
-    return client, user
 
 
 # --- organisations ------------------------------------------------------------------------

@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pyotp
 import pytest
 import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_migrate import upgrade
 from sqlalchemy import func, select
 
 from config import load_config
@@ -192,22 +190,6 @@ def test_locked_account_refuses_the_second_factor_too(client, app, monkeypatch):
 
 
 # --- rate limit (its own app: the shared test apps run with the limiter off) ---------------
-
-@pytest.fixture
-def limited_app(tmp_path: Path):
-    saved = dict(vars(limiter))  # the limiter is a process-wide object; put it back after
-    app = make_app(tmp_path, f"sqlite:///{tmp_path / 'limited.sqlite3'}",
-                   RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
-    try:
-        with app.app_context():
-            upgrade()
-            yield app
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        vars(limiter).clear()
-        vars(limiter).update(saved)
-
 
 def test_login_rate_limit_per_ip(limited_app):
     user = make_user("deelnemer")

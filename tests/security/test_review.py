@@ -14,14 +14,12 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pyotp
 import pytest
 import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_migrate import upgrade
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -35,7 +33,7 @@ from netwerk.security import check_password
 from privacy.audit import blind, checkpoint_file, create_checkpoint, entry_digest, verify_chain
 from privacy.models import AuditCheckpoint, AuditEntry
 from privacy.policy import decide
-from tests.conftest import CSRF_RE, csrf_token, login, make_app, post_form
+from tests.conftest import CSRF_RE, csrf_token, login, post_form
 from tests.factories import PASSWORD, SYSTEM, allow, make_covenant, make_org, make_user
 from tests.helpers import fresh_code, html, logged_in, path_of, reload, wrong_code
 from tests.privacy.test_audit import _fill, _tamper
@@ -91,30 +89,6 @@ def in_parallel(*calls) -> list:
 
     with ThreadPoolExecutor(len(calls)) as pool:
         return list(pool.map(run, calls))
-
-
-@pytest.fixture
-def admin(app: Flask) -> tuple[FlaskClient, User]:
-    user = make_user("beheerder", totp=True)
-    client = app.test_client()
-    logged_in(client, user)
-    return client, user
-
-
-@pytest.fixture
-def limited_app(tmp_path: Path):
-    saved = dict(vars(limiter))  # the limiter is a process-wide object; put it back after
-    app = make_app(tmp_path, f"sqlite:///{tmp_path / 'limited.sqlite3'}",
-                   RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
-    try:
-        with app.app_context():
-            upgrade()
-            yield app
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        vars(limiter).clear()
-        vars(limiter).update(saved)
 
 
 # --- 1. the lock-out must also stop guessing of the second factor -------------------------
