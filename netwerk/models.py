@@ -320,3 +320,21 @@ class Notification(UUIDPrimaryKey, db.Model):
     link: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
+
+
+class Note(UUIDPrimaryKey, db.Model):
+    """Content ("what") about a person: a data category, its author and owning organisation,
+    and the text, encrypted. It is read only through ``netwerk.content`` (the privacy gate)."""
+
+    __tablename__ = "note"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"), index=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisation.id"))
+    author_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"))
+    category: Mapped[str] = mapped_column(String(40))
+    written_on: Mapped[date] = mapped_column(Date)
+    _text: Mapped[str] = mapped_column("text", EncryptedText())
+    text = Encrypted()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()

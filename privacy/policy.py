@@ -13,6 +13,7 @@ and is refused here whatever the covenant says.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -56,15 +57,19 @@ def decide(
     purpose: str,
     object_type: str | None = None,
     object_id: object | None = None,
+    owner_org_id: uuid.UUID | None = None,
     on: date | None = None,
+    meta: dict | None = None,
 ) -> Decision:
     """Decide whether ``viewer`` may see ``category`` content about ``subjects`` (blinded
     ids, see :func:`privacy.audit.blind`) for ``purpose``, and audit the decision.
 
-    ``on`` is the day whose covenant applies (today unless a test travels in time).
+    ``owner_org_id`` is the organisation the content belongs to: its own people see it
+    (still audited). ``on`` is the day whose covenant applies (today unless a test travels
+    in time); ``meta`` adds ids to the audit entry (never content).
     """
     subjects = list(subjects)
-    decision = _evaluate(viewer, subjects, category, purpose, on or utcnow().date())
+    decision = _evaluate(viewer, subjects, category, purpose, on or utcnow().date(), owner_org_id)
     record(
         "content.read",
         actor=viewer,
@@ -78,7 +83,8 @@ def decide(
         covenant_article=decision.article,
         legal_basis=decision.legal_basis,
         summary="content disclosed" if decision.allowed else "content refused",
-        meta={"reason": decision.reason} | ({"consent_step": decision.consent_step} if decision.consent_step else {}),
+        meta=(meta or {}) | {"reason": decision.reason}
+        | ({"consent_step": decision.consent_step} if decision.consent_step else {}),
     )
     return decision
 
@@ -87,7 +93,8 @@ def _refuse(reason: str, message: str, covenant: CovenantVersion | None = None) 
     return Decision(False, reason, message, covenant.version if covenant else None)
 
 
-def _evaluate(viewer: Actor, subjects: list[str], category: str, purpose: str, on: date) -> Decision:
+def _evaluate(viewer: Actor, subjects: list[str], category: str, purpose: str, on: date,
+              owner_org_id: uuid.UUID | None = None) -> Decision:
     if viewer.user_id is None or viewer.org_id is None:
         return _refuse("no_viewer", "Alleen een ingelogde professional kan inhoud inzien.")
     if viewer.role is None or viewer.role in NEVER_CONTENT_ROLES:
@@ -95,6 +102,9 @@ def _evaluate(viewer: Actor, subjects: list[str], category: str, purpose: str, o
     if viewer.role not in viewer.roles:
         return _refuse("role_not_held", "U handelt in een rol die u niet heeft.")
     covenant = covenant_in_force(on)
+    if owner_org_id is not None and owner_org_id == viewer.org_id:
+        return Decision(True, "own_organisation", "Informatie van uw eigen organisatie.",
+                        covenant.version if covenant else None)
     if covenant is None:
         return _refuse("no_covenant", "Er is geen convenant van kracht; er wordt geen inhoud gedeeld.")
     words = vocabulary(covenant)
