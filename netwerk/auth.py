@@ -13,7 +13,6 @@ from datetime import timedelta
 
 from flask import Flask, current_app, g, request, session
 from flask_login import current_user
-from sqlalchemy import select
 
 from netwerk import tokens
 from netwerk.db import db, utcnow
@@ -125,9 +124,3 @@ def two_factor_required(user: User) -> bool:
     if user.is_demo and cfg["DEMO_MODE"] and not cfg["DEMO_2FA"]:
         return False
     return needs_two_factor(user.roles, cfg["TWO_FACTOR_ROLES"])
-
-
-def active_sessions(user_id: uuid.UUID) -> list[LoginSession]:
-    return list(db.session.scalars(
-        select(LoginSession).where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
-    ))

@@ -10,7 +10,6 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, request
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField,
     EmailField,
     PasswordField,
     SelectChoice,
@@ -152,6 +151,3 @@ class UserForm(StrictForm):
         if not field.data:
             raise ValidationError("Kies minstens één rol.")
 
-
-class ActiveFilterForm(StrictForm):
-    inactive = BooleanField("Toon ook inactieve")

@@ -54,7 +54,7 @@ def authenticate(email: str, password: str, actor: Actor) -> LoginResult:
                subjects=user_subject(user), meta={"reason": "locked"})
         raise OperationError(LOGIN_REFUSED, code="inloggen_mislukt")
     if not check_password(user.password_hash, password):
-        _count_failure(user, now)
+        _count_failure(user)
         record("auth.login", actor=_as(actor, user), outcome="failure", summary="login failed",
                subjects=user_subject(user),
                meta={"reason": "bad_password", "failures": user.failed_logins})
@@ -81,7 +81,7 @@ def authenticate(email: str, password: str, actor: Actor) -> LoginResult:
     return LoginResult(user, needs_second_factor=user.totp_enabled)
 
 
-def _count_failure(user: User, now: object) -> None:
+def _count_failure(user: User) -> None:
     cfg = current_app.config
     user.failed_logins += 1
     if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
@@ -107,7 +107,7 @@ def check_second_factor(user: User, code: str, actor: Actor) -> None:
         )
     timecode = verify_totp(user.totp_secret or "", code, user.totp_last_timecode)
     if timecode is None:
-        _count_failure(user, utcnow())
+        _count_failure(user)
         record("auth.second_factor", actor=_as(actor, user), outcome="failure",
                summary="second factor failed", subjects=user_subject(user))
         raise OperationError("De code klopt niet of is al gebruikt.", field="code")
@@ -162,7 +162,9 @@ def change_password(user: User, current: str, new: str, actor: Actor,
     record("account.password_change", actor=actor, summary="password changed", subjects=user_subject(user))
 
 
-def enable_two_factor(user: User, secret: str, code: str, actor: Actor) -> None:
+def enable_two_factor(user: User, secret: str, code: str, actor: Actor,
+                      login_session: LoginSession | None = None) -> None:
+    """Turn on TOTP; the enrolment code also proves the second factor for this session."""
     timecode = verify_totp(secret, code, None)
     if timecode is None:
         raise OperationError("De code klopt niet. Controleer de tijd op uw telefoon en probeer het opnieuw.",
@@ -170,7 +172,17 @@ def enable_two_factor(user: User, secret: str, code: str, actor: Actor) -> None:
     user.totp_secret = secret
     user.totp_enabled = True
     user.totp_last_timecode = timecode
+    if login_session is not None:
+        login_session.two_factor_done = True
     record("account.2fa_enabled", actor=actor, summary="two-factor enabled", subjects=user_subject(user))
+
+
+def confirm_session_second_factor(user: User, code: str, login_session: LoginSession, actor: Actor) -> None:
+    """A session that logged in before the user enrolled proves the second factor now."""
+    check_second_factor(user, code, actor)
+    login_session.two_factor_done = True
+    record("auth.second_factor", actor=actor, summary="second factor confirmed for session",
+           subjects=user_subject(user), object_type="login_session")
 
 
 def disable_two_factor(user: User, password: str, actor: Actor, required: bool) -> None:

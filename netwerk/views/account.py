@@ -11,6 +11,7 @@ from netwerk.auth import current_actor, two_factor_required
 from netwerk.db import db
 from netwerk.extensions import limiter
 from netwerk.forms import CodeForm, DisableTwoFactorForm, PasswordChangeForm
+from netwerk.models import LoginSession
 from netwerk.security import new_totp_secret, open_sealed, provisioning_uri, qr_svg, seal
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -70,12 +71,10 @@ def two_factor() -> Response | str | tuple[str, int]:
     uri = provisioning_uri(secret, current_user.email)
     if form.validate_on_submit():
         try:
-            ops.enable_two_factor(current_user, secret, form.code.data, current_actor())
+            ops.enable_two_factor(current_user, secret, form.code.data, current_actor(), login_session)
         except ops.OperationError as exc:
             form.code.errors = [exc.message]
         else:
-            if login_session is not None:
-                login_session.two_factor_done = True
             db.session.commit()
             session.pop("totp_pending", None)
             flash("Tweestapsverificatie staat aan.", "success")
@@ -85,16 +84,15 @@ def two_factor() -> Response | str | tuple[str, int]:
                            required=two_factor_required(current_user)), status
 
 
-def _confirm_existing(login_session: object) -> Response | tuple[str, int] | str:
+def _confirm_existing(login_session: LoginSession) -> Response | tuple[str, int] | str:
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            ops.check_second_factor(current_user, form.code.data, current_actor())
+            ops.confirm_session_second_factor(current_user, form.code.data, login_session, current_actor())
         except ops.OperationError as exc:
             db.session.commit()
             form.code.errors = [exc.message]
         else:
-            login_session.two_factor_done = True  # type: ignore[attr-defined]
             db.session.commit()
             return redirect(url_for("home.dashboard"))
     return render_template("auth/second_factor.html", form=form), 422 if form.is_submitted() else 200
