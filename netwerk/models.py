@@ -338,3 +338,40 @@ class Note(UUIDPrimaryKey, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     organisation: Mapped[Organisation] = relationship()
+
+
+LOOKUP_OUTCOMES = ("nieuw", "bekend_bsn", "kandidaten", "geweigerd")
+
+
+class PersonLookup(UUIDPrimaryKey, db.Model):
+    """One attempt to identify a person (registering an involvement). Identification can
+    reveal that someone is already known, so attempts are counted per user: past a limit
+    they are refused and the audit entry is flagged for the privacy officer."""
+
+    __tablename__ = "person_lookup"
+    __table_args__ = (CheckConstraint(enum_check("outcome", LOOKUP_OUTCOMES), name="outcome"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+
+
+# --- purposes chosen by the viewer (noodtoegang) -------------------------------------------
+
+class PurposeClaim(UUIDPrimaryKey, db.Model):
+    """A purpose a viewer chose for a person's content where no context (a plan they are
+    on, a meeting section they attend, a match they are party to) gives one: emergency
+    access. It lasts a short while, states a reason, and is flagged for the privacy
+    officer's review; the gate still decides every category by the covenant."""
+
+    __tablename__ = "purpose_claim"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"), index=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisation.id"))
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(40))
+    _reason: Mapped[str] = mapped_column("reason", EncryptedText())
+    reason = Encrypted()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    reviewed: Mapped[bool] = mapped_column(Boolean, default=False)

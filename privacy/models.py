@@ -113,6 +113,10 @@ class CovenantVersion(db.Model):
     __tablename__ = "covenant_version"
     __table_args__ = (
         CheckConstraint("valid_until IS NULL OR valid_until >= valid_from", name="validity"),
+        CheckConstraint("involvement_max_years IS NULL OR involvement_max_years BETWEEN 1 AND 10",
+                        name="involvement_max_years"),
+        CheckConstraint("involvement_age_limit IS NULL OR involvement_age_limit BETWEEN 12 AND 30",
+                        name="involvement_age_limit"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -120,6 +124,10 @@ class CovenantVersion(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)
+    # How long an involvement registration may last under this covenant; None falls back
+    # to the configuration (INVOLVEMENT_MAX_YEARS, INVOLVEMENT_AGE_LIMIT).
+    involvement_max_years: Mapped[int | None] = mapped_column(Integer)
+    involvement_age_limit: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_user_id: Mapped[uuid.UUID | None]
 
@@ -227,3 +235,4 @@ class Consent(db.Model):
     withdrawn_on: Mapped[date | None] = mapped_column(Date)
     recorded_by_user_id: Mapped[uuid.UUID | None]
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+

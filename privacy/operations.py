@@ -62,6 +62,8 @@ class CovenantSpec:
     categories: dict[str, tuple[str, bool, bool]]  # code -> (label, special, criminal)
     parties: list[PartySpec] = field(default_factory=list)
     rules: list[RuleSpec] = field(default_factory=list)
+    involvement_max_years: int | None = None
+    involvement_age_limit: int | None = None
 
 
 def _check(spec: CovenantSpec) -> None:
@@ -69,6 +71,10 @@ def _check(spec: CovenantSpec) -> None:
         raise CovenantError(f"Versie {spec.version} bestaat al; een wijziging is altijd een nieuwe versie.")
     if spec.valid_until is not None and spec.valid_until < spec.valid_from:
         raise CovenantError("De einddatum ligt vóór de begindatum.")
+    if spec.involvement_max_years is not None and not 1 <= spec.involvement_max_years <= 10:
+        raise CovenantError("Een betrokkenheid loopt hoogstens 1 tot 10 jaar.")
+    if spec.involvement_age_limit is not None and not 12 <= spec.involvement_age_limit <= 30:
+        raise CovenantError("De leeftijdsgrens voor betrokkenheid ligt tussen 12 en 30 jaar.")
     parties = {f"org:{p.organisation_id}" for p in spec.parties} | {f"type:{p.party_type}" for p in spec.parties}
     for rule in spec.rules:
         if rule.purpose not in spec.purposes:
@@ -87,7 +93,9 @@ def create_covenant_version(spec: CovenantSpec, actor: Actor) -> CovenantVersion
     """Write a complete new covenant version; the one in force is chosen by its dates."""
     _check(spec)
     covenant = CovenantVersion(version=spec.version, title=spec.title, valid_from=spec.valid_from,
-                               valid_until=spec.valid_until, created_by_user_id=actor.user_id)
+                               valid_until=spec.valid_until, created_by_user_id=actor.user_id,
+                               involvement_max_years=spec.involvement_max_years,
+                               involvement_age_limit=spec.involvement_age_limit)
     db.session.add(covenant)
     db.session.flush()
     db.session.add_all(

@@ -16,6 +16,7 @@ from netwerk.models import FamilyMember, Involvement, Match, Notification, Organ
 from netwerk.operations.common import OperationError
 from netwerk.operations.families import subject_of
 from privacy.audit import Actor, record
+from privacy.queries import covenant_in_force
 
 CHILD_RELATIONS = ("kind", "broer_zus")
 
@@ -31,11 +32,13 @@ class InvolvementData:
 
 
 def expiry_date(person: Person, registered_on: date) -> date:
-    """At most INVOLVEMENT_MAX_YEARS after registration, on the 23rd birthday, at death."""
+    """At most two years after registration, on the 23rd birthday, at death. The covenant
+    in force may set other limits; the configuration's apply where it does not."""
     cfg = current_app.config
-    born = person.birth_date
-    limits = [_add_years(registered_on, cfg["INVOLVEMENT_MAX_YEARS"]),
-              _add_years(born, cfg["INVOLVEMENT_AGE_LIMIT"])]
+    covenant = covenant_in_force(registered_on)
+    max_years = (covenant and covenant.involvement_max_years) or cfg["INVOLVEMENT_MAX_YEARS"]
+    age_limit = (covenant and covenant.involvement_age_limit) or cfg["INVOLVEMENT_AGE_LIMIT"]
+    limits = [_add_years(registered_on, max_years), _add_years(person.birth_date, age_limit)]
     if person.date_of_death:
         limits.append(person.date_of_death)
     return min(limits)
