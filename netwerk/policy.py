@@ -14,6 +14,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "users.manage": frozenset({"beheerder"}),
     "outbox.read": frozenset({"beheerder"}),
     "audit.read": frozenset({"privacy"}),
+    "covenant.manage": frozenset({"privacy"}),
+    # The "that" layer: registering involvements, seeing matches and persons one's own
+    # organisation is involved with. Content is still decided by the privacy gate.
+    "persons.work": frozenset({"deelnemer", "voorzitter", "secretaris"}),
 }
 
 

@@ -54,7 +54,7 @@ def decide(
     *,
     subjects: Iterable[str],
     category: str,
-    purpose: str,
+    purpose: str | None,
     object_type: str | None = None,
     object_id: object | None = None,
     owner_org_id: uuid.UUID | None = None,
@@ -64,12 +64,13 @@ def decide(
     """Decide whether ``viewer`` may see ``category`` content about ``subjects`` (blinded
     ids, see :func:`privacy.audit.blind`) for ``purpose``, and audit the decision.
 
-    ``owner_org_id`` is the organisation the content belongs to: its own people see it
-    (still audited). ``on`` is the day whose covenant applies (today unless a test travels
-    in time); ``meta`` adds ids to the audit entry (never content).
+    ``purpose`` is None when neither the context nor the viewer gave one: only the owning
+    organisation's own content can then be shown. ``owner_org_id`` is the organisation the
+    content belongs to: its own people see it (still audited). ``on`` is the day whose
+    covenant applies (today unless a test travels in time); ``meta`` adds ids to the audit entry (never content).
     """
     subjects = list(subjects)
-    decision = _evaluate(viewer, subjects, category, purpose, on or utcnow().date(), owner_org_id)
+    decision = evaluate(viewer, subjects, category, purpose, on or utcnow().date(), owner_org_id)
     record(
         "content.read",
         actor=viewer,
@@ -93,8 +94,11 @@ def _refuse(reason: str, message: str, covenant: CovenantVersion | None = None) 
     return Decision(False, reason, message, covenant.version if covenant else None)
 
 
-def _evaluate(viewer: Actor, subjects: list[str], category: str, purpose: str, on: date,
-              owner_org_id: uuid.UUID | None = None) -> Decision:
+def evaluate(viewer: Actor, subjects: list[str], category: str, purpose: str | None, on: date,
+             owner_org_id: uuid.UUID | None = None) -> Decision:
+    """The decision alone, without its audit entry: only :func:`decide` (which always
+    audits) may be used to disclose; this is public for the benchmark and for screens that
+    must know beforehand whether asking makes sense."""
     if viewer.user_id is None or viewer.org_id is None:
         return _refuse("no_viewer", "Alleen een ingelogde professional kan inhoud inzien.")
     if viewer.role is None or viewer.role in NEVER_CONTENT_ROLES:
@@ -105,6 +109,8 @@ def _evaluate(viewer: Actor, subjects: list[str], category: str, purpose: str, o
     if owner_org_id is not None and owner_org_id == viewer.org_id:
         return Decision(True, "own_organisation", "Informatie van uw eigen organisatie.",
                         covenant.version if covenant else None)
+    if purpose is None:
+        return _refuse("no_purpose", "Kies eerst het doel waarvoor u deze informatie wilt inzien.", covenant)
     if covenant is None:
         return _refuse("no_covenant", "Er is geen convenant van kracht; er wordt geen inhoud gedeeld.")
     words = vocabulary(covenant)
