@@ -2,14 +2,16 @@
 
 Every note is read through ``privacy.policy.decide`` for the viewer and a purpose; one
 decision (and one audit entry, listing the note ids) covers the notes of one category
-from one organisation. What is withheld is shown in "that" terms: which organisation has
-information and whom to call, never what it is.
+from one organisation about one person, so a page costs a fixed number of statements
+however many notes there are. What is withheld is said in "that" terms, once per
+organisation: that it has information and whom to call — not what, how much or when.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -23,15 +25,24 @@ from privacy.policy import decide
 
 @dataclass(frozen=True)
 class NoteView:
+    id: uuid.UUID
+    person_id: uuid.UUID
     category: str
     organisation: str
     written_on: str
-    text: str | None  # None when withheld
-    withheld: str | None = None  # the "that" message shown instead
+    text: str
 
 
-def _contact_line(org: Organisation, involvements: dict[object, Involvement]) -> str:
-    contact = involvements.get(org.id)
+@dataclass
+class ContentView:
+    """What one viewer may see of one person's content for one purpose."""
+
+    purpose: str | None
+    notes: list[NoteView] = field(default_factory=list)
+    withheld: list[str] = field(default_factory=list)  # one "that" line per organisation
+
+
+def contact_line(org: Organisation, contact: Involvement | None) -> str:
     if contact is not None:
         phone = f", {contact.contact_phone}" if contact.contact_phone else ""
         return f"Er is informatie bij {org.name} — neem contact op met {contact.contact_name}{phone}."
@@ -39,27 +50,40 @@ def _contact_line(org: Organisation, involvements: dict[object, Involvement]) ->
     return f"Er is informatie bij {org.name} — neem contact op via {reach}."
 
 
-def notes_for(viewer: Actor, person: Person, purpose: str) -> list[NoteView]:
-    """The person's notes as ``viewer`` may see them for ``purpose``, newest first."""
+def content_for(viewer: Actor, persons: list[Person], purpose: str | None,
+                context: str | None = None) -> dict[uuid.UUID, ContentView]:
+    """The notes of ``persons`` as ``viewer`` may see them for ``purpose``, newest first.
+    ``context`` (match, noodtoegang, plan, ...) goes into each audit entry."""
+    ids = [p.id for p in persons]
     notes = db.session.scalars(
-        select(Note).where(Note.person_id == person.id).options(selectinload(Note.organisation))
+        select(Note).where(Note.person_id.in_(ids)).options(selectinload(Note.organisation))
         .order_by(Note.written_on.desc(), Note.created_at.desc())
     ).all()
-    involvements = {i.organisation_id: i for i in db.session.scalars(
-        select(Involvement).where(Involvement.person_id == person.id, Involvement.status == "actief"))}
-    groups: dict[tuple[str, object], list[Note]] = defaultdict(list)
+    contacts = {(i.person_id, i.organisation_id): i for i in db.session.scalars(
+        select(Involvement).where(Involvement.person_id.in_(ids), Involvement.status == "actief")
+        .order_by(Involvement.registered_at))}
+    groups: dict[tuple[uuid.UUID, str, uuid.UUID], list[Note]] = defaultdict(list)
     for note in notes:
-        groups[(note.category, note.organisation_id)].append(note)
-    allowed: dict[tuple[str, object], bool] = {}
-    for (category, owner), members in groups.items():
-        decision = decide(viewer, subjects=[subject_of(person)], category=category, purpose=purpose,
-                          object_type="note", owner_org_id=owner,
-                          meta={"notes": [str(n.id) for n in members]})
-        allowed[(category, owner)] = decision.allowed
-    return [
-        NoteView(n.category, n.organisation.name, n.written_on.isoformat(), n.text)
-        if allowed[(n.category, n.organisation_id)]
-        else NoteView(n.category, n.organisation.name, n.written_on.isoformat(), None,
-                      _contact_line(n.organisation, involvements))
-        for n in notes
-    ]
+        groups[(note.person_id, note.category, note.organisation_id)].append(note)
+    by_id = {p.id: p for p in persons}
+    allowed = {key: decide(viewer, subjects=[subject_of(by_id[key[0]])], category=key[1], purpose=purpose,
+                           object_type="note", owner_org_id=key[2],
+                           meta={"notes": [str(n.id) for n in members]} | ({"context": context} if context else {})
+                           ).allowed
+               for key, members in groups.items()}
+    views = {p.id: ContentView(purpose) for p in persons}
+    for note in notes:
+        view = views[note.person_id]
+        if allowed[(note.person_id, note.category, note.organisation_id)]:
+            view.notes.append(NoteView(note.id, note.person_id, note.category, note.organisation.name,
+                                       note.written_on.isoformat(), note.text))
+        else:
+            line = contact_line(note.organisation, contacts.get((note.person_id, note.organisation_id)))
+            if line not in view.withheld:
+                view.withheld.append(line)
+    return views
+
+
+def notes_for(viewer: Actor, person: Person, purpose: str | None, context: str | None = None) -> ContentView:
+    """One person's content as ``viewer`` may see it for ``purpose``."""
+    return content_for(viewer, [person], purpose, context)[person.id]

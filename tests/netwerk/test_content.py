@@ -38,8 +38,14 @@ def world(app):
             "school": make_user("deelnemer", org=school), "admin": make_user("beheerder", org=cjg)}
 
 
+CATEGORIES = ("zorgen", "strafrechtelijk", "gezondheid")
+
+
 def shown(viewer, person, purpose="signalering", role="deelnemer") -> dict[str, str | None]:
-    return {v.category: v.text for v in notes_for(actor_for(viewer, role), person, purpose)}
+    """Category -> text as disclosed, None where withheld."""
+    view = notes_for(actor_for(viewer, role), person, purpose)
+    disclosed = {v.category: v.text for v in view.notes}
+    return {c: disclosed.get(c) for c in CATEGORIES}
 
 
 def test_note_text_is_encrypted_at_rest(world):
@@ -58,11 +64,19 @@ def test_each_viewer_sees_exactly_what_the_covenant_allows(world):
 
 
 def test_withheld_content_is_said_in_that_terms(world):
-    views = notes_for(actor_for(world["police"], "deelnemer"), world["person"], "signalering")
-    withheld = next(v for v in views if v.category == "gezondheid")
-    assert withheld.text is None
-    assert withheld.withheld == "Er is informatie bij CJG Test — neem contact op met Wijkcoach Wim, 071 123 4567."
-    assert all("MARKER" not in repr(v) for v in views if v.text is None)
+    view = notes_for(actor_for(world["police"], "deelnemer"), world["person"], "signalering")
+    assert [n.category for n in view.notes] == ["strafrechtelijk"]
+    # One line for the organisation, however many categories it withholds: not what, not how much.
+    assert view.withheld == ["Er is informatie bij CJG Test — neem contact op met Wijkcoach Wim, 071 123 4567."]
+    assert "MARKER-zorgen" not in repr(view) and "MARKER-gezondheid" not in repr(view)
+
+
+def test_without_a_purpose_only_own_content_is_shown(world):
+    assert shown(world["writer"], world["person"], purpose=None) == {c: f"MARKER-{c}" for c in CATEGORIES}
+    assert set(shown(world["police"], world["person"], purpose=None).values()) == {None}
+    denied = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "content.read",
+                                                         AuditEntry.outcome == "denied")).all()
+    assert denied and {e.meta["reason"] for e in denied} == {"no_purpose"}
 
 
 def test_every_disclosure_and_refusal_is_audited_with_the_note_ids(world):

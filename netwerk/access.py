@@ -1,0 +1,134 @@
+"""Who may see which person at the "that" level, and which purposes the context gives a
+viewer for a person's content.
+
+A person exists, for a user, only if the user's organisation has an active involvement
+with them or with a member of their household; for everyone else a person's page, search
+hit or API answer looks exactly like one that does not exist (no "1 result" oracle).
+
+Content needs a purpose. Contexts give one: a match the viewer's organisation is party to
+(signalering) here; later a plan the viewer is on and a meeting section they attend add
+their own providers through :func:`context_provider`. Without context the viewer may
+choose a purpose with a reason — emergency access (noodtoegang), flagged for review.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import aliased
+
+from netwerk.db import db
+from netwerk.models import FamilyMember, Involvement, Match, Person, PurposeClaim, User
+from netwerk.policy import PERMISSIONS
+from privacy.audit import Actor
+
+WORK_ROLES = PERMISSIONS["persons.work"]
+
+
+@dataclass(frozen=True)
+class PurposeContext:
+    purpose: str
+    source: str  # "match", "noodtoegang"; later "plan", "overleg"
+    label: str  # Dutch, shown next to the content
+    emergency: bool = False
+
+
+ContextProvider = Callable[[Actor, uuid.UUID, datetime], list[PurposeContext]]
+_PROVIDERS: list[ContextProvider] = []
+
+
+def context_provider(provider: ContextProvider) -> ContextProvider:
+    """Register a source of purposes (a plan, a meeting section, ...)."""
+    _PROVIDERS.append(provider)
+    return provider
+
+
+def work_role(user: User) -> str | None:
+    """The role a user acts in when working on persons: content is never read as beheerder."""
+    return next((role for role in ("deelnemer", "voorzitter", "secretaris") if role in user.roles), None)
+
+
+# --- the "that" layer: which persons a viewer's organisation may know of ------------------
+
+def involved_person_ids(org_id: uuid.UUID) -> Select:
+    return select(Involvement.person_id).where(Involvement.organisation_id == org_id,
+                                               Involvement.status == "actief")
+
+
+def household_person_ids(org_id: uuid.UUID) -> Select:
+    """Members of a household in which the organisation is involved with someone. A person
+    with the safety flag is not reached through their household."""
+    mine, other = aliased(FamilyMember), aliased(FamilyMember)
+    return (select(other.person_id)
+            .join(mine, mine.family_id == other.family_id)
+            .join(Person, Person.id == other.person_id)
+            .where(mine.person_id.in_(involved_person_ids(org_id)), Person.safety_flag.is_(False)))
+
+
+def person_relation(org_id: uuid.UUID | None, person_id: uuid.UUID) -> str | None:
+    """"betrokken" (own involvement), "gezin" (through the household) or None (unknown)."""
+    if org_id is None:
+        return None
+    if db.session.scalar(involved_person_ids(org_id).where(Involvement.person_id == person_id).limit(1)):
+        return "betrokken"
+    if db.session.scalar(select(FamilyMember.person_id).where(
+            FamilyMember.person_id == person_id, FamilyMember.person_id.in_(household_person_ids(org_id))).limit(1)):
+        return "gezin"
+    return None
+
+
+def visible_person_ids(org_id: uuid.UUID) -> Select:
+    return involved_person_ids(org_id).union(household_person_ids(org_id))
+
+
+# --- purposes from context -----------------------------------------------------------------
+
+def purposes_for(viewer: Actor, person_id: uuid.UUID, now: datetime) -> list[PurposeContext]:
+    """Every purpose the viewer has for this person's content, context before emergency,
+    one per purpose."""
+    found: dict[str, PurposeContext] = {}
+    for provider in _PROVIDERS:
+        for context in provider(viewer, person_id, now):
+            if context.purpose not in found or (found[context.purpose].emergency and not context.emergency):
+                found[context.purpose] = context
+    return sorted(found.values(), key=lambda c: (c.emergency, c.purpose))
+
+
+def choose_purpose(contexts: Iterable[PurposeContext], requested: str | None) -> PurposeContext | None:
+    """The context for ``requested``, or the first one when nothing was asked; None when the
+    viewer asked for a purpose the context does not give (they must claim it)."""
+    contexts = list(contexts)
+    if requested:
+        return next((c for c in contexts if c.purpose == requested), None)
+    return contexts[0] if contexts else None
+
+
+@context_provider
+def _match_context(viewer: Actor, person_id: uuid.UUID, now: datetime) -> list[PurposeContext]:
+    """A match on this person (or their household) the viewer's organisation is party to:
+    the two contacts coordinate, which is the signalering purpose."""
+    if viewer.org_id is None:
+        return []
+    mine = select(Involvement.id).where(Involvement.organisation_id == viewer.org_id,
+                                        Involvement.status == "actief")
+    pairs = select(Match.first_id, Match.second_id).where(
+        or_(Match.first_id.in_(mine), Match.second_id.in_(mine))).subquery()
+    hit = db.session.scalar(select(Involvement.id).where(
+        Involvement.person_id == person_id,
+        or_(Involvement.id.in_(select(pairs.c.first_id)), Involvement.id.in_(select(pairs.c.second_id)))).limit(1))
+    return [PurposeContext("signalering", "match", "Match in de verwijsindex")] if hit else []
+
+
+@context_provider
+def _claimed_context(viewer: Actor, person_id: uuid.UUID, now: datetime) -> list[PurposeContext]:
+    if viewer.user_id is None:
+        return []
+    claims = db.session.scalars(select(PurposeClaim).where(
+        PurposeClaim.user_id == viewer.user_id, PurposeClaim.person_id == person_id,
+        PurposeClaim.expires_at > now))
+    return [PurposeContext(c.purpose, "noodtoegang", "Noodtoegang (wordt beoordeeld)", emergency=True)
+            for c in claims]
