@@ -96,6 +96,10 @@ class Config:
     MATCH_RESPONSE_DAYS: int = 10
     INVOLVEMENT_MAX_YEARS: int = 2
     INVOLVEMENT_AGE_LIMIT: int = 23
+    # Identifying a person can reveal that someone is known: past this many attempts per
+    # hour a user is refused and the privacy officer is alerted.
+    LOOKUP_LIMIT_PER_HOUR: int = 30
+    EMERGENCY_ACCESS_MINUTES: int = 60
     ARGON2_TIME_COST: int = 3
     ARGON2_MEMORY_COST: int = 65536
     ARGON2_PARALLELISM: int = 4
@@ -177,6 +181,8 @@ def load_config(overrides: dict | None = None) -> Config:
     cfg.API_TOKEN_HOURS = min(_int("NETWERK_API_TOKEN_HOURS", cfg.API_TOKEN_HOURS), 8)
     cfg.AUDIT_CHECKPOINT_EVERY = _int("NETWERK_AUDIT_CHECKPOINT_EVERY", cfg.AUDIT_CHECKPOINT_EVERY)
     cfg.MATCH_RESPONSE_DAYS = _int("NETWERK_MATCH_RESPONSE_DAYS", cfg.MATCH_RESPONSE_DAYS)
+    cfg.LOOKUP_LIMIT_PER_HOUR = _int("NETWERK_LOOKUP_LIMIT_PER_HOUR", cfg.LOOKUP_LIMIT_PER_HOUR)
+    cfg.EMERGENCY_ACCESS_MINUTES = _int("NETWERK_EMERGENCY_ACCESS_MINUTES", cfg.EMERGENCY_ACCESS_MINUTES)
     cfg.SESSION_COOKIE_SECURE = production or _flag("NETWERK_SECURE_COOKIES")
 
     for key, value in (overrides or {}).items():

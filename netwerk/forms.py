@@ -10,18 +10,23 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, request
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
+    DateField,
     EmailField,
+    HiddenField,
     PasswordField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
     SubmitField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from netwerk.models import ORG_DOMAINS, ORG_TYPES, ROLES
+from netwerk.models import ORG_DOMAINS, ORG_TYPES, RELATIONS, ROLES
+from privacy.models import CONSENT_FORMS, CONSENT_GIVERS, CONSENT_STEPS
 
 REQUIRED = "Dit veld is verplicht."
 
@@ -151,3 +156,87 @@ class UserForm(StrictForm):
         if not field.data:
             raise ValidationError("Kies minstens één rol.")
 
+
+
+# --- persons, involvements, content -------------------------------------------------------
+
+def date_field(label: str, required: bool = True) -> DateField:
+    return DateField(label, validators=[InputRequired(REQUIRED) if required else Optional()],
+                     format="%Y-%m-%d")
+
+
+class BsnField(StringField):
+    """Nine digits (eight with a leading zero dropped); the elfproef is the operation's."""
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        value = (self.data or "").replace(" ", "").replace(".", "")
+        if value and (not value.isdigit() or len(value) not in (8, 9)):
+            raise ValidationError("Een BSN bestaat uit 9 cijfers.")
+        self.data = value or None
+
+
+class IdentityForm(StrictForm):
+    """Who the person is; ``choice`` answers "is this the same person?" after a warning."""
+
+    first_name = text("Voornaam", 100)
+    last_name = text("Achternaam", 100)
+    birth_date = date_field("Geboortedatum")
+    bsn = BsnField("BSN (als u het heeft)")
+    municipality = text("Gemeente", 100, required=False)
+    address = text("Adres", 300, required=False)
+    safety_flag = BooleanField("Geheim adres / veiligheid: adres nooit tonen en geen gezinsmatch")
+    choice = HiddenField()
+
+
+class ReportForm(IdentityForm):
+    contact_name = text("Contactpersoon", 200, minimum=2)
+    contact_phone = text("Telefoonnummer contactpersoon", 40, required=False)
+    contact_email = email_field("E-mailadres contactpersoon")
+    start_date = date_field("Betrokken sinds")
+    end_date = date_field("Einddatum (als die vaststaat)", required=False)
+    submit = SubmitField("Betrokkenheid melden")
+
+
+class MemberForm(IdentityForm):
+    relation = SelectField("Relatie van deze persoon in het gezin", choices=_choices(RELATIONS))
+    anchor_relation = SelectField("Relatie van de huidige persoon (als er nog geen gezin is)",
+                                  choices=_choices(RELATIONS), default="kind")
+    submit = SubmitField("Gezinslid toevoegen")
+
+
+class NoteForm(StrictForm):
+    category = SelectField("Categorie", choices=[])
+    text = TextAreaField("Notitie", validators=[DataRequired(REQUIRED), _length(10_000)])
+    submit = SubmitField("Notitie opslaan")
+
+
+CONSENT_STEP_LABELS = {
+    "contact": "Contact", "gezamenlijk_gesprek": "Gezamenlijk gesprek en informanten",
+    "voorwaarden": "Werken aan voorwaarden", "plan_bespreken": "Plan bespreken",
+    "uitvoering_volgen": "Uitvoering volgen", "delen_met_organisatie": "Delen met organisatie",
+}
+CONSENT_GIVER_LABELS = {"ouder": "Ouder(s)", "jongere": "Jongere", "ouder_en_jongere": "Ouder(s) én jongere"}
+CONSENT_FORM_LABELS = {"mondeling": "Mondeling", "schriftelijk": "Schriftelijk"}
+
+
+class ConsentForm(StrictForm):
+    step = SelectField("Stap", choices=_choices({s: CONSENT_STEP_LABELS[s] for s in CONSENT_STEPS}))
+    organisation_id = SelectField("Organisatie (alleen bij 'delen met organisatie')", choices=[],
+                                  validate_choice=False)
+    given_by = SelectField("Gegeven door", choices=_choices({g: CONSENT_GIVER_LABELS[g] for g in CONSENT_GIVERS}))
+    form = SelectField("Vorm", choices=_choices({f: CONSENT_FORM_LABELS[f] for f in CONSENT_FORMS}))
+    given_on = date_field("Datum")
+    submit = SubmitField("Instemming vastleggen")
+
+
+class EmergencyForm(StrictForm):
+    purpose = SelectField("Doel", choices=[])
+    reason = TextAreaField("Reden", validators=[DataRequired(REQUIRED), _length(500, 20)])
+    submit = SubmitField("Noodtoegang vragen")
+
+
+class AcknowledgeForm(StrictForm):
+    contact_made_on = date_field("Contact gehad op", required=False)
+    regievoerder_org_id = SelectField("Regievoerder", choices=[])
+    afgestemd_on = date_field("Afgestemd op", required=False)
+    submit = SubmitField("Opslaan")

@@ -340,7 +340,7 @@ class Note(UUIDPrimaryKey, db.Model):
     organisation: Mapped[Organisation] = relationship()
 
 
-LOOKUP_OUTCOMES = ("nieuw", "bekend_bsn", "kandidaten", "geweigerd")
+LOOKUP_OUTCOMES = ("nieuw", "bekend_bsn", "kandidaten", "geweigerd", "te_veel")
 
 
 class PersonLookup(UUIDPrimaryKey, db.Model):

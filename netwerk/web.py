@@ -9,16 +9,21 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, abort, g, redirect, request, url_for
 from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
 
 from netwerk.auth import is_api_request, two_factor_required
 from netwerk.db import db
 from netwerk.policy import may
 
+if TYPE_CHECKING:
+    from netwerk.operations import OperationError
+
 F = TypeVar("F", bound=Callable[..., Any])
+Page = Response | str | tuple[str, int]
 
 # Endpoints a logged-in user may reach while a password change or 2FA enrolment is due.
 ACCOUNT_GATE_OPEN = {"auth.logout", "account.password", "account.two_factor", "static", "home.health"}
@@ -65,3 +70,12 @@ def init_account_gate(app: Flask) -> None:
                 # enrolled during this session: the enrolment itself proved the factor
                 return redirect(url_for("account.two_factor"))
         return None
+
+
+def refused(form: Any, exc: OperationError) -> None:
+    """Show an operation's refusal on the field it names, or above the form."""
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = [*field.errors, exc.message]
+    else:
+        form.form_errors.append(exc.message)

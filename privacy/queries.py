@@ -50,6 +50,17 @@ def vocabulary(covenant: CovenantVersion) -> Vocabulary:
     return Vocabulary(frozenset(purposes), frozenset(categories))
 
 
+def labels(covenant: CovenantVersion | None) -> tuple[dict[str, str], dict[str, str]]:
+    """The covenant's purposes and categories, code -> Dutch label, in a stable order."""
+    if covenant is None:
+        return {}, {}
+    purposes = db.session.execute(select(CovenantPurpose.code, CovenantPurpose.label)
+                                  .where(CovenantPurpose.covenant_id == covenant.id).order_by(CovenantPurpose.id))
+    categories = db.session.execute(select(CovenantCategory.code, CovenantCategory.label)
+                                    .where(CovenantCategory.covenant_id == covenant.id).order_by(CovenantCategory.id))
+    return {c: label for c, label in purposes}, {c: label for c, label in categories}
+
+
 def rule_for(covenant: CovenantVersion, party: CovenantParty, purpose: str, category: str) -> CovenantRule | None:
     """The rule addressing this organisation itself, else the one for its type."""
     own, by_type = f"org:{party.organisation_id}", f"type:{party.party_type}"

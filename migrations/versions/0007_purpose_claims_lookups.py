@@ -23,7 +23,7 @@ def upgrade():
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('outcome', sa.String(length=16), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
-    sa.CheckConstraint("outcome IN ('nieuw', 'bekend_bsn', 'kandidaten', 'geweigerd')", name=op.f('ck_person_lookup_outcome')),
+    sa.CheckConstraint("outcome IN ('nieuw', 'bekend_bsn', 'kandidaten', 'geweigerd', 'te_veel')", name=op.f('ck_person_lookup_outcome')),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_person_lookup_user_id_user_account')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_person_lookup'))
     )

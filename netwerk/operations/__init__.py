@@ -1,4 +1,5 @@
-"""Every state change of accounts, sessions, tokens and organisations.
+"""Every state change: accounts, sessions, tokens, organisations, persons, involvements,
+matches, content and purposes.
 
 An operation validates, changes the database, writes its audit entry and queues what must
 happen after commit, and it only ``flush()``es: the request (or job) owns the transaction,
@@ -41,10 +42,30 @@ from netwerk.operations.families import (
     register_person,
     subject_of,
 )
-from netwerk.operations.involvements import InvolvementData, expire_involvements, register_involvement
+from netwerk.operations.involvements import (
+    Acknowledgement,
+    InvolvementData,
+    acknowledge_match,
+    end_involvement,
+    expire_involvements,
+    mark_notifications_read,
+    match_party,
+    register_involvement,
+)
+from netwerk.operations.notes import add_note
+from netwerk.operations.purposes import claim_purpose
+from netwerk.operations.reporting import (
+    NEW_PERSON,
+    add_household_member,
+    family_of,
+    identify_person,
+    report_involvement,
+)
 
 __all__ = [
     "LOGIN_REFUSED",
+    "NEW_PERSON",
+    "Acknowledgement",
     "DuplicatePerson",
     "InvolvementData",
     "LoginResult",
@@ -52,21 +73,31 @@ __all__ = [
     "OrganisationData",
     "PersonData",
     "UserData",
+    "acknowledge_match",
+    "add_household_member",
+    "add_note",
     "authenticate",
     "change_password",
     "check_second_factor",
+    "claim_purpose",
     "compose_family",
     "confirm_session_second_factor",
     "create_organisation",
     "create_user",
     "disable_two_factor",
     "enable_two_factor",
+    "end_involvement",
     "end_session",
     "expire_involvements",
+    "family_of",
+    "identify_person",
     "issue_api_token",
+    "mark_notifications_read",
+    "match_party",
     "record_consent",
     "register_involvement",
     "register_person",
+    "report_involvement",
     "reset_password",
     "revoke_api_token",
     "set_organisation_active",

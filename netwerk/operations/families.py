@@ -40,7 +40,7 @@ def subject_of(person: Person) -> str:
     return blind("person", person.id)
 
 
-def _same_name_and_birth(data: PersonData) -> list[Person]:
+def same_name_and_birth(data: PersonData) -> list[Person]:
     # Names are encrypted, so candidates are narrowed by the blind index of the birth date
     # and compared after decryption. Rows from before that index (NULL) fall back to the year.
     same_day = db.session.scalars(select(Person).where(or_(
@@ -64,7 +64,7 @@ def register_person(data: PersonData, actor: Actor, today: date, confirmed_new: 
         existing = db.session.scalar(select(Person).where(Person.bsn_index == blind("bsn", bsn)))
         if existing is not None:
             raise DuplicatePerson("Er is al een persoon met dit BSN.", [existing])
-    elif not confirmed_new and (candidates := _same_name_and_birth(data)):
+    elif not confirmed_new and (candidates := same_name_and_birth(data)):
         raise DuplicatePerson("Er is al iemand met deze naam en geboortedatum. Is dit dezelfde persoon?",
                               candidates)
     person = Person(pseudonym=pseudonym(data.first_name, data.last_name, data.birth_date.year),

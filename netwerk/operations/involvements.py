@@ -150,3 +150,89 @@ def expire_involvements(today: date, actor: Actor) -> int:
                meta={"status": involvement.status})
     return len(due)
 
+
+
+def match_household(family: object, actor: Actor, today: date) -> list[Match]:
+    """Family matches a (re)composed household creates between involvements that already
+    existed: one per pair of organisations, none where a match exists in either order."""
+    created = []
+    for member in family.members:  # type: ignore[attr-defined]
+        for involvement in db.session.scalars(select(Involvement).where(
+                Involvement.person_id == member.person_id, Involvement.status == "actief")):
+            for other, kind in _matches_for(member.person, involvement.organisation_id):
+                if kind == "gezin" and not _matched(involvement, other):
+                    created.append(_create_match(other, involvement, kind, actor, today))
+    return created
+
+
+def _matched(a: Involvement, b: Involvement) -> bool:
+    """Whether the two organisations already have a match about this household."""
+    orgs = {a.organisation_id, b.organisation_id}
+    persons = {a.person_id, b.person_id}
+    for match in db.session.scalars(select(Match).where(or_(
+            Match.first_id.in_([a.id, b.id]), Match.second_id.in_([a.id, b.id])))):
+        if {match.first.organisation_id, match.second.organisation_id} == orgs and \
+                {match.first.person_id, match.second.person_id} & persons:
+            return True
+    return False
+
+
+def end_involvement(involvement: Involvement, actor: Actor, today: date) -> None:
+    """The organisation ends its own registration (the work is done)."""
+    if involvement.organisation_id != actor.org_id:
+        raise OperationError("Alleen de eigen organisatie beëindigt haar betrokkenheid.")
+    if involvement.status != "actief":
+        raise OperationError("Deze betrokkenheid is al beëindigd.")
+    involvement.status = "beeindigd"
+    involvement.end_date = max(today, involvement.start_date)
+    record("involvement.ended", actor=actor, summary="involvement ended", object_type="involvement",
+           object_id=involvement.id, subjects=[subject_of(involvement.person)], categories=["betrokkenheid"])
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    contact_made_on: date | None
+    regievoerder_org_id: object | None
+    afgestemd_on: date | None
+
+
+def match_party(match: Match, org_id: object) -> bool:
+    return org_id in (match.first.organisation_id, match.second.organisation_id)
+
+
+def acknowledge_match(match: Match, ack: Acknowledgement, actor: Actor, today: date) -> None:
+    """Either contact records: contact made, who leads (regievoerder), afgestemd."""
+    if not match_party(match, actor.org_id):
+        raise OperationError("Alleen de twee betrokken organisaties leggen de afstemming vast.")
+    created = match.created_at.date()
+    for field, day in (("contact_made_on", ack.contact_made_on), ("afgestemd_on", ack.afgestemd_on)):
+        if day is not None and day > today:
+            raise OperationError("Deze datum ligt in de toekomst.", field=field)
+        if day is not None and day < created:
+            raise OperationError("Deze datum ligt vóór de match.", field=field)
+    if ack.regievoerder_org_id is not None and not match_party(match, ack.regievoerder_org_id):
+        raise OperationError("De regievoerder is een van de twee betrokken organisaties.",
+                             field="regievoerder_org_id")
+    if ack.afgestemd_on is not None and ack.contact_made_on is None:
+        raise OperationError("Leg eerst vast wanneer er contact is geweest.", field="contact_made_on")
+    if ack.afgestemd_on is not None and ack.contact_made_on is not None and ack.afgestemd_on < ack.contact_made_on:
+        raise OperationError("Afgestemd kan niet vóór het eerste contact.", field="afgestemd_on")
+    if ack.afgestemd_on is not None and ack.regievoerder_org_id is None:
+        raise OperationError("Kies wie de regie voert voordat u afgestemd vastlegt.", field="regievoerder_org_id")
+    match.contact_made_on, match.afgestemd_on = ack.contact_made_on, ack.afgestemd_on
+    match.regievoerder_org_id = ack.regievoerder_org_id  # type: ignore[assignment]
+    record("match.acknowledged", actor=actor, summary="match acknowledgement recorded", object_type="match",
+           object_id=match.id, categories=["betrokkenheid"],
+           meta={"contact_made": ack.contact_made_on is not None, "afgestemd": ack.afgestemd_on is not None,
+                 "regievoerder": str(ack.regievoerder_org_id) if ack.regievoerder_org_id else None})
+
+
+def mark_notifications_read(user: User, now: object, link: str | None = None) -> int:
+    """Mark the user's unread notices (all, or those for ``link``) as read."""
+    stmt = select(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    if link is not None:
+        stmt = stmt.where(Notification.link == link)
+    notices = db.session.scalars(stmt).all()
+    for notice in notices:
+        notice.read_at = now  # type: ignore[assignment]
+    return len(notices)

@@ -13,12 +13,9 @@ from netwerk.auth import current_actor
 from netwerk.db import db
 from netwerk.forms import ConfirmForm, OrganisationForm, UserForm
 from netwerk.models import Organisation, User
-from netwerk.web import load_or_404, permission_required
+from netwerk.web import Page, load_or_404, permission_required, refused
 
 bp = Blueprint("admin", __name__, url_prefix="/beheer")
-
-Page = Response | str | tuple[str, int]
-
 
 def _org_data(form: OrganisationForm) -> ops.OrganisationData:
     return ops.OrganisationData(
@@ -31,14 +28,6 @@ def _stored(obj: object) -> object:
     """Prefill a form from the database on GET only: on POST, WTForms would fill a field the
     request left out with the stored value, so a partial POST would pass as complete."""
     return obj if request.method == "GET" else None
-
-
-def _refused(form: object, exc: ops.OperationError) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = [*field.errors, exc.message]
-    else:
-        form.form_errors.append(exc.message)  # type: ignore[attr-defined]
 
 
 @bp.route("/organisaties")
@@ -56,7 +45,7 @@ def organisation_new() -> Page:
         try:
             ops.create_organisation(_org_data(form), current_actor("beheerder"))
         except ops.OperationError as exc:
-            _refused(form, exc)
+            refused(form, exc)
         else:
             db.session.commit()
             flash("Organisatie toegevoegd.", "success")
@@ -74,7 +63,7 @@ def organisation_edit(org_id: str) -> Page:
             ops.update_organisation(org, _org_data(form), current_actor("beheerder"))
         except ops.OperationError as exc:
             db.session.rollback()
-            _refused(form, exc)
+            refused(form, exc)
         else:
             db.session.commit()
             flash("Organisatie opgeslagen.", "success")
@@ -127,7 +116,7 @@ def user_new() -> Page:
         try:
             user, initial = ops.create_user(_user_data(form), current_actor("beheerder"))
         except ops.OperationError as exc:
-            _refused(form, exc)
+            refused(form, exc)
         else:
             db.session.commit()
             # Shown once, in this response only: never in a flash (cookie) or a mail.
@@ -145,7 +134,7 @@ def user_edit(user_id: str) -> Page:
             ops.update_user(user, _user_data(form), current_actor("beheerder"))
         except ops.OperationError as exc:
             db.session.rollback()
-            _refused(form, exc)
+            refused(form, exc)
         else:
             db.session.commit()
             flash("Gebruiker opgeslagen.", "success")
