@@ -7,8 +7,8 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from netwerk import jobqueue
-from netwerk.db import db
-from netwerk.demo import create_demo_region, demo_accounts, demo_password
+from netwerk.db import db, utcnow
+from netwerk.demo import create_demo_cases, create_demo_region, demo_accounts, demo_password
 
 
 @click.command("demo")
@@ -19,9 +19,11 @@ def demo_command() -> None:
         # The demo accounts share a published password and skip two-factor.
         raise click.ClickException("De demoregio kan alleen in demomodus worden aangemaakt (niet in productie).")
     orgs, users = create_demo_region()
+    persons = create_demo_cases(utcnow().date())
     db.session.commit()
     jobqueue.drain(current_app._get_current_object())  # type: ignore[attr-defined]
-    click.echo(f"Demoregio klaar: {orgs} organisaties en {users} accounts aangemaakt (bestaande overgeslagen).")
+    click.echo(f"Demoregio klaar: {orgs} organisaties, {users} accounts en {persons} personen "
+               "aangemaakt (bestaande overgeslagen).")
     click.echo(f"Wachtwoord voor alle demo-accounts: {demo_password()}")
     for account in demo_accounts():
         click.echo(f"  {account.email:<45} {', '.join(account.roles):<16} {account.organisation}")

@@ -15,13 +15,13 @@ from sqlalchemy import select
 
 from netwerk import operations as ops
 from netwerk.db import db
-from netwerk.models import Organisation, User
+from netwerk.models import Organisation, Person, User
 from netwerk.security import hash_password
 from privacy.audit import Actor
 from privacy.demo_covenant import VERSION as COVENANT_VERSION
 from privacy.demo_covenant import demo_covenant
 from privacy.models import CovenantVersion
-from privacy.operations import create_covenant_version
+from privacy.operations import ConsentSpec, create_covenant_version
 
 DEFAULT_DEMO_PASSWORD = "netwerk-demo-2026"
 DOMAIN = "demo.netwerk.test"
@@ -112,3 +112,66 @@ def create_demo_region() -> tuple[int, int]:
         parties = [(org.id, org.org_type) for org in orgs.values()]
         create_covenant_version(demo_covenant(parties, date(2026, 1, 1)), actor)
     return created_orgs, created_users
+
+
+# --- demo cases: households, involvements, matches, notes, consent --------------------------
+
+@dataclass(frozen=True)
+class DemoPerson:
+    key: str
+    first: str
+    last: str
+    born: date
+    bsn: str | None = None
+    safety_flag: bool = False
+
+
+PERSONS = [
+    DemoPerson("sanne", "Sanne", "de Vries", date(1984, 5, 17)),
+    DemoPerson("daan", "Daan", "de Vries", date(2010, 9, 2), "111222333"),
+    DemoPerson("lotte", "Lotte", "de Vries", date(2014, 1, 23)),
+    DemoPerson("yara", "Yara", "Bakker", date(2011, 6, 30), safety_flag=True),
+    DemoPerson("karim", "Karim", "Hendriks", date(2006, 11, 8), "123456782"),
+]
+HOUSEHOLDS = [[("sanne", "ouder"), ("daan", "kind"), ("lotte", "kind")]]
+# (person, organisation e-mail local part of the contact account)
+INVOLVEMENTS = [
+    ("daan", "cjg-alphen.1"), ("daan", "jongerenwerk.1"), ("daan", "politie.1"), ("lotte", "leerplicht.1"),
+    ("yara", "veiligthuis.1"), ("yara", "cjg-katwijk.1"), ("karim", "reclassering.1"), ("karim", "politie.2"),
+]
+# (person, author account, category, text): fictional, so the demo shows the gate at work
+NOTES = [
+    ("daan", "cjg-alphen.1", "zorgen", "Moeder maakt zich zorgen over verzuim en uitgaan; gesprek gepland."),
+    ("daan", "cjg-alphen.1", "gezondheid", "Daan staat op de wachtlijst voor een intake bij de GGZ."),
+    ("daan", "politie.1", "strafrechtelijk", "Aangehouden voor winkeldiefstal; HALT-afdoening loopt."),
+    ("lotte", "leerplicht.1", "school", "Relatief verzuim sinds oktober; gesprek met school en moeder."),
+    ("yara", "veiligthuis.1", "veiligheid", "Melding huiselijk geweld; veiligheidsplan opgesteld."),
+    ("karim", "reclassering.1", "strafrechtelijk", "Toezicht loopt; meldplicht eens per twee weken."),
+]
+# (person, step, given by, form)
+CONSENTS = [("daan", "contact", "jongere", "mondeling"), ("daan", "gezamenlijk_gesprek", "jongere", "schriftelijk")]
+
+
+def create_demo_cases(today: date) -> int:
+    """Households with involvements (so matches), notes and consent; only into a region
+    without persons. Returns the number of persons created."""
+    if db.session.scalar(select(Person.id).limit(1)) is not None:
+        return 0
+    actor = Actor.system("demo")
+    users = {u.email.split("@")[0]: u for u in db.session.scalars(select(User))}
+    persons = {p.key: ops.register_person(ops.PersonData(p.first, p.last, p.born, bsn=p.bsn,
+                                                         municipality="Alphen aan den Rijn",
+                                                         safety_flag=p.safety_flag), actor, today)
+               for p in PERSONS}
+    for members in HOUSEHOLDS:
+        ops.compose_family([(persons[key], relation) for key, relation in members], actor)
+    for key, contact in INVOLVEMENTS:
+        user = users[contact]
+        ops.register_involvement(persons[key], ops.InvolvementData(
+            user.organisation_id, user.name, user.email, today, contact_phone="071 000 0000"), actor, today)
+    for key, step, given_by, form in CONSENTS:
+        ops.record_consent(persons[key], ConsentSpec(step=step, given_by=given_by, form=form, given_on=today),
+                           actor, today)
+    for key, author, category, text in NOTES:
+        ops.add_note(persons[key], users[author], category, text, actor, today)
+    return len(persons)

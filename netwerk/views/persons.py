@@ -124,7 +124,7 @@ def show(person_id: str) -> str:
         confirm=ConfirmForm(), relations=RELATIONS, step_labels=CONSENT_STEP_LABELS,
         giver_labels=CONSENT_GIVER_LABELS, form_labels=CONSENT_FORM_LABELS,
         organisations={str(o.id): o.name for o in queries.organisations()}, today=utcnow().date(),
-        requested=request.args.get("doel"))
+        requested=request.args.get("doel"), category_labels=_labels()[1])
 
 
 @bp.route("/gezinnen/<family_id>")
@@ -151,7 +151,7 @@ def family(family_id: str) -> str:
     db.session.commit()
     return render_template("persons/family.html", family=family, members=members, content=content,
                            purposes=purposes, involvements=queries.involvements_of([m.person.id for m in members]),
-                           relations=RELATIONS)
+                           relations=RELATIONS, category_labels=_labels()[1])
 
 
 @bp.route("/personen/<person_id>/gezinslid", methods=["GET", "POST"])
@@ -182,8 +182,12 @@ def add_member(person_id: str) -> Page:
 
 # --- content, consent, emergency access ---------------------------------------------------
 
+def _labels() -> tuple[dict[str, str], dict[str, str]]:
+    return labels(covenant_in_force(utcnow().date()))
+
+
 def _choices(which: int) -> list[SelectChoice]:
-    return [SelectChoice(code, label) for code, label in labels(covenant_in_force(utcnow().date()))[which].items()]
+    return [SelectChoice(code, label) for code, label in _labels()[which].items()]
 
 
 def _note_form() -> NoteForm:

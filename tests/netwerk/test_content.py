@@ -127,3 +127,54 @@ def test_bad_notes_are_refused_and_write_nothing(world, category, body, message)
         add_note(world["person"], world["writer"], category, body, SYSTEM, TODAY)
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Note)) == before
+
+
+FIVE = ("zorgen", "strafrechtelijk", "gezondheid", "school", "wonen")
+
+
+def test_a_family_page_costs_the_same_statements_however_many_notes(app, client):
+    """The issue's measure: a family page with 20 notes across 5 categories, then 40, in
+    the same number of SQL statements (decisions are per person, category and owner)."""
+    from tests.helpers import html, logged_in
+
+    cjg, police = make_org("CJG Tel", "cjg"), make_org("Politie Tel", "politie", "veiligheid")
+    make_covenant(cjg, police, rules=[allow(police, c, "signalering") for c in FIVE[:3]])
+    mother = ops.register_person(ops.PersonData("Mona", "Tel", date(1980, 1, 1)), SYSTEM, TODAY)
+    kids = [ops.register_person(ops.PersonData(n, "Tel", date(2012, 1, 1 + i)), SYSTEM, TODAY)
+            for i, n in enumerate(("Kees", "Kim"))]
+    family = ops.compose_family([(mother, "ouder"), (kids[0], "kind"), (kids[1], "kind")], SYSTEM)
+    for kid in kids:
+        for org, who in ((cjg, "cjg"), (police, "pol")):
+            ops.register_involvement(kid, ops.InvolvementData(org.id, f"Contact {who}", f"{who}@example.test",
+                                                              TODAY), SYSTEM, TODAY)
+    writer, viewer = make_user("deelnemer", org=cjg), make_user("deelnemer", org=police)
+
+    def write(n: int) -> None:
+        for i in range(n):
+            add_note(kids[i % 2], writer, FIVE[i % 5], f"note {i}", SYSTEM, TODAY)
+        db.session.commit()
+
+    def statements() -> tuple[int, str]:
+        count = 0
+
+        def tick(*args, **kwargs) -> None:
+            nonlocal count
+            count += 1
+
+        event.listen(db.engine, "before_cursor_execute", tick)
+        try:
+            response = client.get(f"/gezinnen/{family.id}")
+        finally:
+            event.remove(db.engine, "before_cursor_execute", tick)
+        assert response.status_code == 200
+        return count, html(response)
+
+    write(20)
+    db.session.commit()
+    logged_in(client, viewer)
+    twenty, page = statements()
+    assert page.count('class="note"') == 12  # 3 allowed categories of 5, 20 notes
+    write(20)
+    forty, page = statements()
+    assert page.count('class="note"') == 24
+    assert forty == twenty
