@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from flask import Flask, Response, g, request
+from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import netwerk.models  # noqa: F401 - registers the core tables on the metadata
@@ -16,9 +17,11 @@ from netwerk.cli import register as register_core_cli
 from netwerk.errors import register as register_error_handlers
 from netwerk.extensions import csrf, db, limiter, migrate
 from netwerk.policy import may
+from netwerk.queries import unread_notifications
 from privacy.cli import privacy_cli
 from privacy.encryption import Keyring
 from privacy.keys import load_master_keys
+from privacy.views import bp as privacy_bp
 
 
 def init_extensions(app: Flask, cfg: Config) -> None:
@@ -36,6 +39,7 @@ def init_extensions(app: Flask, cfg: Config) -> None:
 
 def init_security(app: Flask) -> None:
     app.jinja_env.globals["may"] = may
+    app.jinja_env.globals["unread_notifications"] = _unread_notifications
     hops = app.config["PROXY_HOPS"]
     if hops:
         # Behind a reverse proxy the client address (for rate limits and the audit log)
@@ -76,6 +80,7 @@ def init_security(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     views.register(app)
+    app.register_blueprint(privacy_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API authenticates by bearer token and ignores cookies
 
@@ -98,3 +103,7 @@ def init_jobs(app: Flask, cfg: Config) -> None:
         def _start_embedded_worker() -> None:
             if "netwerk.embedded_runtime" not in app.extensions:
                 jobqueue.start_embedded(app)
+
+
+def _unread_notifications() -> int:
+    return unread_notifications(current_user.id) if current_user.is_authenticated else 0
