@@ -7,8 +7,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import text
 from werkzeug.wrappers import Response
 
-from netwerk.db import db
+from netwerk import queries
+from netwerk.db import db, utcnow
 from netwerk.models import ROLES
+from netwerk.policy import may
 
 bp = Blueprint("home", __name__)
 
@@ -17,7 +19,11 @@ bp = Blueprint("home", __name__)
 @login_required
 def dashboard() -> str:
     roles = [ROLES[r] for r in ROLES if r in current_user.roles]
-    return render_template("home/dashboard.html", role_labels=roles)
+    open_matches = []
+    if may(current_user, "persons.work"):
+        open_matches = [m for m in queries.matches_of_org(current_user.organisation_id) if m.afgestemd_on is None]
+    return render_template("home/dashboard.html", role_labels=roles, open_matches=open_matches,
+                           today=utcnow().date())
 
 
 @bp.route("/healthz")
