@@ -113,13 +113,16 @@ def _match_context(viewer: Actor, person_id: uuid.UUID, now: datetime) -> list[P
     the two contacts coordinate, which is the signalering purpose."""
     if viewer.org_id is None:
         return []
-    mine = select(Involvement.id).where(Involvement.organisation_id == viewer.org_id,
-                                        Involvement.status == "actief")
-    pairs = select(Match.first_id, Match.second_id).where(
-        or_(Match.first_id.in_(mine), Match.second_id.in_(mine))).subquery()
-    hit = db.session.scalar(select(Involvement.id).where(
-        Involvement.person_id == person_id,
-        or_(Involvement.id.in_(select(pairs.c.first_id)), Involvement.id.in_(select(pairs.c.second_id)))).limit(1))
+    mine, theirs = aliased(Involvement), aliased(Involvement)
+    # Both registrations must still be active: a match whose other side has ended gives
+    # no purpose any more.
+    hit = db.session.scalar(
+        select(Match.id)
+        .join(mine, or_(mine.id == Match.first_id, mine.id == Match.second_id))
+        .join(theirs, or_(theirs.id == Match.first_id, theirs.id == Match.second_id))
+        .where(mine.id != theirs.id, mine.organisation_id == viewer.org_id, mine.status == "actief",
+               theirs.status == "actief", or_(mine.person_id == person_id, theirs.person_id == person_id))
+        .limit(1))
     return [PurposeContext("signalering", "match", "Match in de verwijsindex")] if hit else []
 
 

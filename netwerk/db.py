@@ -93,20 +93,39 @@ _AFTER_COMMIT = "netwerk_after_commit"
 
 
 def on_commit(callback: Callable[[], None]) -> None:
-    """Run ``callback`` after the current request/job transaction commits."""
-    db.session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+    """Run ``callback`` after the current request/job transaction commits. Registered
+    inside a savepoint that is rolled back, it is dropped with the savepoint's work."""
+    session = db.session()
+    scope = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_AFTER_COMMIT, []).append((scope, callback))
 
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
     callbacks = session.info.pop(_AFTER_COMMIT, [])
-    for callback in callbacks:
+    for _scope, callback in callbacks:
         callback()
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_after_commit(session: Session, previous_transaction: Any) -> None:
-    session.info.pop(_AFTER_COMMIT, None)
+    if not previous_transaction.nested:
+        session.info.pop(_AFTER_COMMIT, None)
+        return
+    # A savepoint rolled back: drop what was registered inside it (or in savepoints within
+    # it, which are rolled back already), keep the rest of the transaction's callbacks.
+    kept = [(scope, cb) for scope, cb in session.info.get(_AFTER_COMMIT, [])
+            if scope is not previous_transaction and not _inside(scope, previous_transaction)]
+    session.info[_AFTER_COMMIT] = kept
+
+
+def _inside(scope: Any, savepoint: Any) -> bool:
+    parent = getattr(scope, "parent", None)
+    while parent is not None:
+        if parent is savepoint:
+            return True
+        parent = parent.parent
+    return False
 
 
 # --- SQLite: serialise writers ------------------------------------------------------------

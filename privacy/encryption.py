@@ -28,9 +28,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
 from flask import current_app
 from sqlalchemy import Text, func, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.types import TypeDecorator
 
-from netwerk.db import db, utcnow
+from netwerk.db import db, on_commit, utcnow
 from privacy.models import DataKey
 
 PREFIX = "nw1"
@@ -80,7 +81,19 @@ class Keyring:
         self._kek = kek
         self._keys: dict[int, bytes] = {}
         self._active: tuple[int, float] | None = None
+        self._fresh: DataKey | None = None  # created in a transaction not yet committed
         self._lock = threading.Lock()
+
+    def _forget_rolled_back_key(self) -> None:
+        """A key created in a transaction (or savepoint) that was rolled back never existed:
+        drop it from the caches, or later data would be sealed under a missing key."""
+        fresh = self._fresh
+        if fresh is not None and sa_inspect(fresh).transient:
+            with self._lock:
+                self._keys.pop(fresh.id, None)
+                if self._active and self._active[0] == fresh.id:
+                    self._active = None
+                self._fresh = None
 
     def _unwrap(self, key: DataKey) -> bytes:
         raw = aes_key_unwrap(self._kek, key.wrapped)
@@ -88,6 +101,7 @@ class Keyring:
         return raw
 
     def key(self, key_id: int) -> bytes:
+        self._forget_rolled_back_key()
         with self._lock:
             if key_id in self._keys:
                 return self._keys[key_id]
@@ -98,6 +112,7 @@ class Keyring:
             return self._unwrap(row)
 
     def active_key_id(self) -> int:
+        self._forget_rolled_back_key()
         now = time.monotonic()
         if self._active and now - self._active[1] < ACTIVE_KEY_TTL_SECONDS:
             return self._active[0]
@@ -115,7 +130,12 @@ class Keyring:
         db.session.add(row)
         db.session.flush()
         self._active = (row.id, time.monotonic())
+        self._fresh = row
+        on_commit(self._committed)
         return row
+
+    def _committed(self) -> None:
+        self._fresh = None
 
     def encrypt(self, plaintext: str, aad: bytes) -> str:
         key_id = self.active_key_id()

@@ -41,6 +41,7 @@ from netwerk.operations.families import (
     record_consent,
     register_person,
     subject_of,
+    withdraw_person_consent,
 )
 from netwerk.operations.involvements import (
     Acknowledgement,
@@ -106,4 +107,5 @@ __all__ = [
     "subject_of",
     "update_organisation",
     "update_user",
+    "withdraw_person_consent",
 ]

@@ -13,7 +13,8 @@ from netwerk.models import RELATIONS, Family, FamilyMember, Person
 from netwerk.operations.common import OperationError
 from netwerk.validators import bsn_valid, normalise_bsn, pseudonym
 from privacy.audit import Actor, blind, record
-from privacy.operations import ConsentSpec, add_consent
+from privacy.models import Consent
+from privacy.operations import ConsentSpec, CovenantError, add_consent, withdraw_consent
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,8 @@ def compose_family(members: list[tuple[Person, str]], actor: Actor) -> Family:
     unknown = {relation for _, relation in members} - set(RELATIONS)
     if unknown:
         raise OperationError("Onbekende relatie: " + ", ".join(sorted(unknown)) + ".", field="members")
-    anchor = next((p for p, r in members if r == "kind"), members[0][0])
-    family = Family(pseudonym=f"Gezin {anchor.pseudonym}")
+    family = Family(pseudonym=family_pseudonym([p for p, r in members if r in ("kind", "broer_zus")]
+                                               + [p for p, _ in members]))
     family.members = [FamilyMember(person=p, relation=r) for p, r in members]
     db.session.add(family)
     db.session.flush()
@@ -100,6 +101,13 @@ def compose_family(members: list[tuple[Person, str]], actor: Actor) -> Family:
            subjects=[blind("family", family.id), *(subject_of(p) for p, _ in members)],
            meta={"members": len(members)})
     return family
+
+
+def family_pseudonym(candidates: list[Person]) -> str:
+    """Named after a member without the safety flag (children first): the name is shown to
+    every organisation involved with anyone in the household."""
+    anchor = next((p for p in candidates if not p.safety_flag), None)
+    return f"Gezin {anchor.pseudonym}" if anchor else "Gezin (afgeschermd)"
 
 
 def age_on(person: Person, on: date) -> int:
@@ -117,13 +125,26 @@ def _expected_giver(age: int) -> set[str]:
     return {"jongere", "ouder_en_jongere"}
 
 
-def record_consent(person: Person, spec: ConsentSpec, actor: Actor, today: date) -> None:
+def record_consent(person: Person, spec: ConsentSpec, actor: Actor, today: date) -> Consent:
     """Record one consent step for ``person``, checking who may give it at their age."""
     if spec.given_on > today:
         raise OperationError("De datum van instemming ligt in de toekomst.", field="given_on")
+    if spec.given_on < person.birth_date:
+        raise OperationError("De datum van instemming ligt vóór de geboortedatum.", field="given_on")
     age = age_on(person, spec.given_on)
     if spec.given_by not in _expected_giver(age):
         who = {"ouder": "de ouder(s)", "ouder_en_jongere": "de jongere én de ouder(s)",
                "jongere": "de jongere"}[sorted(_expected_giver(age))[0]]
         raise OperationError(f"Op {age}-jarige leeftijd geeft {who} instemming.", field="given_by")
-    add_consent(subject_of(person), person.id, spec, actor)
+    try:
+        return add_consent(subject_of(person), person.id, spec, actor)
+    except CovenantError as exc:
+        raise OperationError(exc.message) from exc
+
+
+def withdraw_person_consent(consent: Consent, actor: Actor, today: date) -> None:
+    """Withdraw a consent step; it applies to every decision from ``today`` on."""
+    try:
+        withdraw_consent(consent, today, actor)
+    except CovenantError as exc:
+        raise OperationError(exc.message) from exc

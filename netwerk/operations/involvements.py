@@ -57,6 +57,8 @@ def register_involvement(person: Person, data: InvolvementData, actor: Actor, to
         raise OperationError("Kies een actieve organisatie.", field="organisation_id")
     if data.start_date > today:
         raise OperationError("De startdatum ligt in de toekomst.", field="start_date")
+    if data.start_date < person.birth_date:
+        raise OperationError("De startdatum ligt vóór de geboortedatum.", field="start_date")
     if data.end_date is not None and data.end_date < data.start_date:
         raise OperationError("De einddatum ligt vóór de startdatum.", field="end_date")
     if person.date_of_death is not None and person.date_of_death <= today:
@@ -129,7 +131,10 @@ def _notify(involvement: Involvement, match: Match) -> None:
     link = f"/matches/{match.id}"
     queue_mail("involvement_match", involvement.contact_email, involvement.contact_name, link,
                dedupe_key=f"match:{match.id}:{involvement.id}")
-    user_id = db.session.scalar(select(User.id).where(func.lower(User.email) == involvement.contact_email))
+    # Only an account of the registering organisation is its contact: a mistyped or foreign
+    # address must not put another organisation's notice in someone's list.
+    user_id = db.session.scalar(select(User.id).where(func.lower(User.email) == involvement.contact_email,
+                                                      User.organisation_id == involvement.organisation_id))
     if user_id is not None:
         db.session.add(Notification(user_id=user_id, kind="involvement_match", link=link))
 

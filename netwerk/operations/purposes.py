@@ -16,7 +16,7 @@ from netwerk.models import Person, PurposeClaim
 from netwerk.operations.common import OperationError
 from netwerk.operations.families import subject_of
 from privacy.audit import Actor, record
-from privacy.queries import covenant_in_force, vocabulary
+from privacy.queries import covenant_in_force, party_on, vocabulary
 
 MIN_REASON, MAX_REASON = 20, 500
 
@@ -27,6 +27,10 @@ def claim_purpose(person: Person, purpose: str, reason: str, actor: Actor, now: 
     covenant = covenant_in_force(now.date())
     if covenant is None:
         raise OperationError("Er is geen convenant van kracht; er wordt geen inhoud gedeeld.")
+    if party_on(covenant, actor.org_id, now.date()) is None:
+        # The gate would refuse every category anyway: a claim would only flag noise for review.
+        raise OperationError("Uw organisatie is geen partij bij het convenant dat nu geldt; "
+                             "er wordt geen inhoud gedeeld.")
     if purpose not in vocabulary(covenant).purposes:
         raise OperationError("Kies een doel uit het convenant.", field="purpose")
     reason = " ".join((reason or "").split())

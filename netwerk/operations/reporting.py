@@ -146,9 +146,12 @@ def _join_household(anchor: Person, anchor_relation: str, member: Person, relati
             raise OperationError("Kies een relatie.", field="relation")
         family.members.append(FamilyMember(person=member, relation=relation))
         db.session.flush()
+        # Adding someone already known shows the adder who else is involved with them:
+        # the privacy officer reviews such additions.
+        known = member.created_at < now
         record("family.member_added", actor=actor, summary="family member added", object_type="family",
                object_id=family.id, subjects=[blind("family", family.id), subject_of(member)],
-               meta={"relation": relation})
+               meta={"relation": relation, "existing_person": known} | ({"flag": "review"} if known else {}))
     match_household(family, actor, now.date())
     return family
 

@@ -8,8 +8,8 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from netwerk import access, queries
 from netwerk import operations as ops
-from netwerk import queries
 from netwerk.auth import current_actor
 from netwerk.db import db, utcnow
 from netwerk.forms import AcknowledgeForm, ConfirmForm
@@ -54,7 +54,7 @@ def show(match_id: str) -> Page:
             (i.organisation_id for i in (match.first, match.second) if str(i.organisation_id) == lead), None),
             form.afgestemd_on.data)
         try:
-            ops.acknowledge_match(match, ack, current_actor(), utcnow().date())
+            ops.acknowledge_match(match, ack, current_actor(access.work_role(current_user)), utcnow().date())
         except ops.OperationError as exc:
             db.session.rollback()
             refused(form, exc)

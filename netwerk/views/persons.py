@@ -36,7 +36,7 @@ from netwerk.models import RELATIONS, Family, Involvement, Person
 from netwerk.web import Page, load_or_404, permission_required, refused
 from privacy.audit import Actor
 from privacy.models import Consent
-from privacy.operations import ConsentSpec, withdraw_consent
+from privacy.operations import ConsentSpec
 from privacy.queries import covenant_in_force, labels
 
 bp = Blueprint("persons", __name__)
@@ -297,7 +297,12 @@ def withdraw(person_id: str, consent_id: int) -> Response:
     if row.withdrawn_on is not None:
         flash("Deze instemming is al ingetrokken.", "error")
         return _back(person, "#instemming")
-    withdraw_consent(row, utcnow().date(), _actor())
+    try:
+        ops.withdraw_person_consent(row, _actor(), utcnow().date())
+    except ops.OperationError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return _back(person, "#instemming")
     db.session.commit()
     flash("Instemming ingetrokken; dit geldt direct voor elke volgende beslissing.", "success")
     return _back(person, "#instemming")

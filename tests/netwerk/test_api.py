@@ -304,6 +304,7 @@ def test_openapi_document_structure(document):
                     schema_validator(document, content["schema"]["$ref"])
             if "requestBody" in op:
                 schema_validator(document, op["requestBody"]["content"]["application/json"]["schema"]["$ref"])
+            check_parameters(path, op.get("parameters", []))
     assert len(operation_ids) == len(set(operation_ids))
     for name, schema in document["components"]["schemas"].items():
         Draft202012Validator.check_schema(schema)
@@ -314,16 +315,50 @@ def test_openapi_document_structure(document):
         assert ref.rsplit("/", 1)[1] in document["components"]["schemas"], ref
 
 
+def check_parameters(path: str, parameters: list[dict]) -> None:
+    """Every parameter is well formed; the path parameters are exactly the path's."""
+    for param in parameters:
+        assert set(param) <= {"name", "in", "required", "schema", "description"}, param
+        assert param["in"] in {"path", "query"} and isinstance(param["required"], bool), param
+        assert param["in"] != "path" or param["required"], param
+        Draft202012Validator.check_schema(param["schema"])
+    assert len({(p["name"], p["in"]) for p in parameters}) == len(parameters)
+    assert [p["name"] for p in parameters if p["in"] == "path"] == re.findall(r"{(\w+)}", path), path
+
+
 def test_openapi_matches_the_url_map(app, document):
     from_map: dict[str, set[str]] = {}
+    arguments: dict[str, set[str]] = {}
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/") or rule.rule == "/api/v1/openapi.json":
             continue
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
         from_map.setdefault(path, set()).update(m.lower() for m in rule.methods - {"HEAD", "OPTIONS"})
+        arguments[path] = set(rule.arguments)
     documented = {path: set(item) for path, item in document["paths"].items()}
     assert from_map, "no API rules found"
     assert documented == from_map
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            names = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
+            assert names == arguments[path], (method, path)
+
+
+def test_documented_query_parameters_are_the_accepted_ones(client, document):
+    """A query parameter the document names is accepted; any other is refused (422), so
+    the document lists all of them."""
+    user = make_user("deelnemer")
+    headers = bearer(token_for(client, user))
+    for path, item in document["paths"].items():
+        if "{" in path or "get" not in item:
+            continue
+        names = [p["name"] for p in item["get"].get("parameters", []) if p["in"] == "query"]
+        for name in names:
+            assert client.get(f"/api/v1{path}?{name}=", headers=headers).status_code == 200, (path, name)
+        refused = client.get(f"/api/v1{path}?onbekend=1", headers=headers)
+        if names:
+            assert_error(refused, 422)
+            assert "422" in item["get"]["responses"]
 
 
 def test_openapi_security_is_truthful(client, document):

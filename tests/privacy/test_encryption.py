@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 import pytest
 from sqlalchemy import select, text
 
-from netwerk.db import db
-from netwerk.models import User
-from privacy.encryption import ENCRYPTED_FIELDS, DecryptionError, Encrypted, keyring, rotate_data_key
+from netwerk import operations as ops
+from netwerk.db import db, on_commit
+from netwerk.models import Person, User
+from privacy.encryption import ENCRYPTED_FIELDS, DecryptionError, Encrypted, Keyring, keyring, rotate_data_key
 from privacy.models import DataKey
-from tests.factories import make_user
+from tests.factories import SYSTEM, make_user
 
 SECRET = "JBSWY3DPEHPK3PXP"
 
@@ -145,3 +147,37 @@ def test_json_values_round_trip_and_bind_to_their_row(app):
     other._payload = row._payload
     with pytest.raises(DecryptionError):
         _ = other.payload
+
+
+def test_a_first_key_created_in_a_rolled_back_savepoint_is_forgotten(app):
+    """The first data key is made on first use. If that use is rolled back (a refused
+    report runs in a savepoint), data written afterwards must not be sealed under the
+    vanished key: a fresh keyring (as after a restart) must still read it."""
+    original = app.extensions["netwerk.keyring"]
+    kek = app.extensions["netwerk.master_keys"].kek
+    db.session.execute(text("DELETE FROM data_key"))  # a fresh test database holds no encrypted data yet
+    app.extensions["netwerk.keyring"] = Keyring(kek)
+    try:
+        with pytest.raises(RuntimeError), db.session.begin_nested():
+            ops.register_person(ops.PersonData("Eerste", "Sleutel", date(2010, 1, 1)), SYSTEM, date.today())
+            raise RuntimeError("refused")
+        assert db.session.scalar(select(DataKey.id).limit(1)) is None
+        person = ops.register_person(ops.PersonData("Tweede", "Sleutel", date(2010, 1, 2)), SYSTEM, date.today())
+        db.session.commit()
+        app.extensions["netwerk.keyring"] = Keyring(kek)
+        db.session.expire_all()
+        assert db.session.get(Person, person.id).first_name == "Tweede"
+    finally:
+        app.extensions["netwerk.keyring"] = original
+
+
+def test_after_commit_work_registered_in_a_rolled_back_savepoint_is_dropped(app):
+    ran = []
+    on_commit(lambda: ran.append("outer"))
+    with pytest.raises(RuntimeError), db.session.begin_nested():
+        on_commit(lambda: ran.append("inner"))
+        raise RuntimeError("refused")
+    with db.session.begin_nested():
+        on_commit(lambda: ran.append("kept savepoint"))
+    db.session.commit()
+    assert ran == ["outer", "kept savepoint"]

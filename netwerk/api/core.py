@@ -1,26 +1,22 @@
-"""The JSON API, ``/api/v1``: bearer tokens only, JSON errors in Dutch, and an OpenAPI 3.1
-document generated from the same route table and pydantic models that serve requests,
-so the document cannot drift from the code (a test also compares it with the URL map)."""
+"""The API's machinery: the blueprint, strict pydantic models, the route table that both
+serves requests and generates the OpenAPI 3.1 document, and Dutch validation messages."""
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from netwerk import operations as ops
-from netwerk.auth import current_actor, two_factor_required
-from netwerk.db import db
 from netwerk.errors import api_error
-from netwerk.extensions import limiter
-from netwerk.models import ROLES
+from netwerk.policy import may
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -72,6 +68,16 @@ class ErrorResponse(StrictModel):
 
 # --- the route table (also the OpenAPI source) --------------------------------------------
 
+# Every path parameter, by name: its schema is the same wherever it appears. A malformed
+# id is answered like an unknown one (404), so the URL rule takes any string.
+PATH_PARAMETERS: dict[str, dict[str, Any]] = {
+    "person_id": {"type": "string", "format": "uuid"},
+    "family_id": {"type": "string", "format": "uuid"},
+    "match_id": {"type": "string", "format": "uuid"},
+    "consent_id": {"type": "integer", "minimum": 1},
+}
+
+
 @dataclass(frozen=True)
 class Endpoint:
     path: str  # OpenAPI form, relative to /api/v1
@@ -82,6 +88,12 @@ class Endpoint:
     status: int
     auth: bool
     errors: tuple[int, ...]
+    query: type[BaseModel] | None = None  # the query string, one parameter per field
+    error_models: tuple[tuple[int, type[BaseModel]], ...] = ()  # error bodies other than ErrorResponse
+
+    @property
+    def path_parameters(self) -> list[str]:
+        return re.findall(r"{(\w+)}", self.path)
 
 
 ENDPOINTS: list[Endpoint] = []
@@ -93,30 +105,72 @@ FIELD_MESSAGES = {
     "string_too_short": "Te kort.",
     "string_too_long": "Te lang.",
     "string_pattern_mismatch": "Bevat ongeldige tekens.",
+    "bool_type": "Moet true of false zijn.",
+    "uuid_type": "Geen geldige id.",
+    "uuid_parsing": "Geen geldige id.",
+    "date_type": "Vul een datum in als JJJJ-MM-DD.",
+    "date_parsing": "Geen bestaande datum (JJJJ-MM-DD).",
+    "date_from_datetime_parsing": "Geen bestaande datum (JJJJ-MM-DD).",
+    "date_from_datetime_inexact": "Vul een datum in als JJJJ-MM-DD.",
+    "model_type": "Moet een JSON-object zijn.",
+    "model_attributes_type": "Moet een JSON-object zijn.",
+    "dict_type": "Moet een JSON-object zijn.",
 }
+# Messages that name the limit or the choices (pydantic puts them in the error's context).
+FIELD_MESSAGES_WITH_CONTEXT = {
+    "string_too_short": "Te kort: minstens {min_length} tekens.",
+    "string_too_long": "Te lang: hoogstens {max_length} tekens.",
+    "literal_error": "Kies een van: {expected}.",
+}
+# Our own error types (PydanticCustomError): their message is already Dutch.
+OWN_ERROR_TYPES = {"datum", "bsn", "email"}
+
+
+def _message(err: dict[str, Any]) -> str:
+    if err["type"] in OWN_ERROR_TYPES:
+        return str(err["msg"])
+    ctx = err.get("ctx") or {}
+    template = FIELD_MESSAGES_WITH_CONTEXT.get(err["type"])
+    if template and ctx:
+        return template.format(**{k: str(v).replace(" or ", " of ") for k, v in ctx.items()})
+    return FIELD_MESSAGES.get(err["type"], "Ongeldige waarde.")
 
 
 def _dutch_details(exc: ValidationError) -> list[dict[str, str]]:
     return [
-        {"field": ".".join(str(p) for p in err["loc"]) or "(body)",
-         "message": FIELD_MESSAGES.get(err["type"], "Ongeldige waarde.")}
+        {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": _message(err)}
         for err in exc.errors()
     ]
 
 
 def endpoint(path: str, method: str, summary: str, *, request_model: type[BaseModel] | None = None,
              response_model: type[BaseModel] | None = None, status: int = 200, auth: bool = True,
-             errors: tuple[int, ...] = ()) -> Callable:
-    """Register a JSON endpoint: parse and validate the body, check the token, document."""
-    codes = set(errors) | ({400, 413, 415, 422} if request_model else set()) | ({401} if auth else set())
+             errors: tuple[int, ...] = (), permission: str | None = None,
+             query_model: type[BaseModel] | None = None,
+             error_models: tuple[tuple[int, type[BaseModel]], ...] = ()) -> Callable:
+    """Register a JSON endpoint: check the token and the permission, parse and validate the
+    query string and the body, document."""
+    unknown = set(re.findall(r"{(\w+)}", path)) - set(PATH_PARAMETERS)
+    if unknown:
+        raise ValueError(f"undocumented path parameters {sorted(unknown)} in {path}")
+    codes = (set(errors) | ({400, 413, 415, 422} if request_model else set()) | ({401} if auth else set())
+             | ({403} if permission else set()) | ({422} if query_model else set())
+             | ({404} if "{" in path else set()) | {code for code, _ in error_models})
     ENDPOINTS.append(Endpoint(path, method.lower(), summary, request_model, response_model,
-                              status, auth, tuple(sorted(codes))))
+                              status, auth, tuple(sorted(codes)), query_model, error_models))
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if auth and not current_user.is_authenticated:
                 return api_error(401)
+            if permission and not may(current_user, permission):
+                return api_error(403)
+            if query_model is not None:
+                try:
+                    kwargs["query"] = query_model.model_validate(request.args.to_dict())
+                except ValidationError as exc:
+                    return api_error(422, details=_dutch_details(exc))
             if request_model is not None:
                 body = _json_body()
                 if isinstance(body, Response):
@@ -147,63 +201,11 @@ def _json_body() -> Any:
     return body
 
 
-def _respond(model: BaseModel, status: int = 200) -> Response:
+def respond(model: BaseModel, status: int = 200) -> Response:
     response = jsonify(model.model_dump(mode="json"))
     response.status_code = status
     return response
 
-
-# --- endpoints ----------------------------------------------------------------------------
-
-def _token_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-@endpoint("/auth/token", "POST", "Vraag een toegangstoken aan met e-mail, wachtwoord en (zo nodig) code",
-          request_model=TokenRequest, response_model=TokenResponse, status=201, auth=False,
-          errors=(401, 403, 429))
-@limiter.limit(_token_limit)
-def issue_token(body: TokenRequest) -> Response:
-    actor = current_actor()
-    try:
-        result = ops.authenticate(body.email, body.password, actor)
-        user = result.user
-        if result.needs_second_factor:
-            if not body.otp:
-                db.session.commit()
-                return api_error(401, "Vul ook de code uit uw authenticator-app in (veld otp).", "code_nodig")
-            ops.check_second_factor(user, body.otp, actor)
-        elif two_factor_required(user):
-            db.session.commit()
-            return api_error(403, "Stel eerst tweestapsverificatie in via de website.", "tweestaps_nodig")
-        if user.must_change_password:
-            db.session.commit()
-            return api_error(403, "Kies eerst een nieuw wachtwoord via de website.", "wachtwoord_wijzigen")
-    except ops.OperationError as exc:
-        db.session.commit()  # failure counts and their audit entries
-        return api_error(401, exc.message, exc.code)
-    issued = ops.issue_api_token(user, actor)
-    db.session.commit()
-    return _respond(TokenResponse(access_token=issued.token, expires_at=issued.expires_at), 201)
-
-
-@endpoint("/auth/token", "DELETE", "Trek het meegestuurde token in", status=204)
-def revoke_token() -> tuple[str, int]:
-    ops.revoke_api_token(g.api_token, current_actor())
-    db.session.commit()
-    return "", 204
-
-
-@endpoint("/me", "GET", "Wie ben ik: account, organisatie en rollen", response_model=MeResponse)
-def me() -> Response:
-    user = current_user
-    org = user.organisation
-    return _respond(MeResponse(
-        id=str(user.id), name=user.name, email=user.email,
-        roles=[r for r in ROLES if r in user.roles],
-        organisation=OrganisationOut(id=str(org.id), name=org.name, type=org.org_type, domain=org.domain),
-        two_factor_enabled=user.totp_enabled,
-    ))
 
 
 @bp.route("/openapi.json")
@@ -229,13 +231,18 @@ def openapi_document() -> dict[str, Any]:
             op["security"] = [{"bearer": []}]
         else:
             op["security"] = []
+        parameters = _parameters(ep)
+        if parameters:
+            op["parameters"] = parameters
         if ep.request:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(ep.request)}}}
         ok: dict[str, Any] = {"description": "Gelukt"}
         if ep.response:
             ok["content"] = {"application/json": {"schema": ref(ep.response)}}
+        special = dict(ep.error_models)
         op["responses"] = {str(ep.status): ok} | {
-            str(code): {"description": "Fout", "content": {"application/json": {"schema": error_ref}}}
+            str(code): {"description": "Fout", "content": {"application/json": {
+                "schema": ref(special[code]) if code in special else error_ref}}}
             for code in ep.errors
         }
         paths.setdefault(ep.path, {})[ep.method] = op
@@ -249,3 +256,18 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
     }
+
+
+def _parameters(ep: Endpoint) -> list[dict[str, Any]]:
+    """Path parameters from the path, query parameters from the endpoint's query model."""
+    found = [{"name": name, "in": "path", "required": True, "schema": PATH_PARAMETERS[name]}
+             for name in ep.path_parameters]
+    if ep.query is not None:
+        schema = ep.query.model_json_schema()
+        for name, prop in schema["properties"].items():
+            param = {"name": name, "in": "query", "required": name in schema.get("required", []),
+                     "schema": {k: v for k, v in prop.items() if k not in {"title", "description"}}}
+            if prop.get("description"):
+                param["description"] = prop["description"]
+            found.append(param)
+    return found
