@@ -13,8 +13,9 @@ from netwerk import jobqueue
 from netwerk import operations as ops
 from netwerk.db import db
 from netwerk.models import Involvement, Match, Notification, OutboxMail
-from privacy.models import AuditEntry
-from tests.factories import SYSTEM, make_org, make_user
+from privacy.models import AuditEntry, CovenantVersion
+from privacy.operations import CovenantError, CovenantSpec, create_covenant_version
+from tests.factories import CATEGORIES, PURPOSES, SYSTEM, make_org, make_user
 
 TODAY = date.today()
 
@@ -159,3 +160,122 @@ def test_an_organisation_already_matched_on_the_person_gets_no_second_family_mat
     involve(sem, school)  # the same organisation on both children: no match with itself
     involve(noor, make_org(org_type="jongerenwerk"))  # a second organisation on Noor
     assert db.session.scalars(select(Match.kind)).all() == ["client"]  # not also a family match
+
+
+# --- limits set by the covenant in force on the registration day ------------------------------
+
+REGISTERED = date(2026, 3, 10)
+
+
+def covenant_with_limits(max_years=None, age_limit=None, version="limits", valid_from=date(2026, 1, 1),
+                         valid_until=None):
+    spec = CovenantSpec(version=version, title="Convenant", valid_from=valid_from, valid_until=valid_until,
+                        purposes=PURPOSES, categories=CATEGORIES, involvement_max_years=max_years,
+                        involvement_age_limit=age_limit)
+    covenant = create_covenant_version(spec, SYSTEM)
+    db.session.commit()
+    return covenant
+
+
+def register_on(who, day, org=None):
+    org = org or make_org()
+    data = ops.InvolvementData(organisation_id=org.id, contact_name=f"Contact {org.name}",
+                               contact_email=f"contact@{org.id.hex[:8]}.example.test", start_date=day)
+    involvement = ops.register_involvement(who, data, SYSTEM, day)
+    db.session.commit()
+    return involvement
+
+
+@pytest.mark.parametrize(("max_years", "age_limit", "young_expires", "older_expires"), [
+    # shorter than the configuration's 2 years and 23rd birthday
+    (1, 18, date(2027, 3, 10), date(2026, 9, 1)),
+    # longer: the covenant's limits replace the configuration's, they are not a ceiling below it
+    (5, 27, date(2031, 3, 10), date(2031, 3, 10)),
+])
+def test_the_covenants_involvement_limits_apply(app, max_years, age_limit, young_expires, older_expires):
+    covenant_with_limits(max_years, age_limit)
+    young, older = person(born=date(2014, 5, 1)), person("Bo", born=date(2008, 9, 1))
+    assert register_on(young, REGISTERED).expires_on == young_expires
+    assert register_on(older, REGISTERED).expires_on == older_expires
+
+
+def test_the_covenants_age_limit_allows_what_the_configurations_refuses(app):
+    adult = person("Sam", born=date(2002, 1, 1))  # 24 on the registration day: past the 23rd birthday
+    with pytest.raises(ops.OperationError, match="leeftijdsgrens"):
+        register_on(adult, REGISTERED)
+    db.session.rollback()
+    covenant_with_limits(5, 27)
+    assert register_on(adult, REGISTERED).expires_on == date(2029, 1, 1)  # the 27th birthday
+
+
+@pytest.mark.parametrize(("max_years", "age_limit", "young_expires", "older_expires"), [
+    (None, None, date(2029, 3, 10), date(2026, 12, 1)),  # both from the configuration
+    (1, None, date(2027, 3, 10), date(2026, 12, 1)),  # the age limit from the configuration (23)
+    (None, 18, date(2029, 3, 10), date(2026, 9, 1)),  # the years from the configuration (3 here)
+])
+def test_the_configuration_applies_where_the_covenant_sets_no_limit(app, monkeypatch, max_years, age_limit,
+                                                                    young_expires, older_expires):
+    monkeypatch.setitem(app.config, "INVOLVEMENT_MAX_YEARS", 3)  # read from the configuration, not fixed
+    covenant_with_limits(max_years, age_limit)
+    young = person(born=date(2014, 5, 1))
+    older = person("Bo", born=date(2003, 12, 1) if age_limit is None else date(2008, 9, 1))
+    assert register_on(young, REGISTERED).expires_on == young_expires
+    assert register_on(older, REGISTERED).expires_on == older_expires
+
+
+def test_the_covenant_in_force_on_the_registration_day_sets_the_limit(app):
+    covenant_with_limits(1, version="2026-1", valid_until=date(2026, 6, 30))
+    covenant_with_limits(4, version="2026-2", valid_from=date(2026, 7, 1))
+    noor = person()
+    before_any = register_on(noor, date(2025, 12, 1))  # no covenant yet: the configuration's 2 years
+    under_first = register_on(noor, REGISTERED)
+    under_second = register_on(noor, date(2026, 8, 1))
+    assert [i.expires_on for i in (before_any, under_first, under_second)] == [
+        date(2027, 12, 1), date(2027, 3, 10), date(2030, 8, 1)]
+
+
+@pytest.mark.parametrize(("limits", "message"), [
+    ({"max_years": 0}, "1 tot 10 jaar"),
+    ({"max_years": 11}, "1 tot 10 jaar"),
+    ({"age_limit": 11}, "tussen 12 en 30 jaar"),
+    ({"age_limit": 31}, "tussen 12 en 30 jaar"),
+])
+def test_involvement_limits_out_of_range_are_refused_and_write_nothing(app, limits, message):
+    before = (count(CovenantVersion), count(AuditEntry))
+    with pytest.raises(CovenantError, match=message):
+        covenant_with_limits(**limits)
+    db.session.rollback()
+    assert (count(CovenantVersion), count(AuditEntry)) == before
+
+
+@pytest.mark.parametrize("limits", [{"max_years": 1, "age_limit": 12}, {"max_years": 10, "age_limit": 30}])
+def test_involvement_limits_on_the_bounds_are_accepted(app, limits):
+    covenant = covenant_with_limits(**limits)
+    assert (covenant.involvement_max_years, covenant.involvement_age_limit) == (
+        limits["max_years"], limits["age_limit"])
+
+
+def test_the_expiry_job_ends_an_involvement_at_the_covenants_shorter_limit(app):
+    noor, bo = person(born=date(2014, 5, 1)), person("Bo", born=date(2008, 9, 1))
+    under_config = register_on(noor, date(2025, 12, 1))  # before the covenant: expires 2027-12-01
+    covenant_with_limits(1, 18)
+    one_year = register_on(noor, REGISTERED)  # expires 2027-03-10 instead of 2028-03-10
+    eighteen = register_on(bo, REGISTERED)  # expires on Bo's 18th birthday instead of the 23rd
+
+    def status(involvement):
+        db.session.expire_all()
+        return db.session.get(Involvement, involvement.id).status
+
+    assert ops.expire_involvements(date(2026, 8, 31), SYSTEM) == 0
+    assert ops.expire_involvements(date(2026, 9, 1), SYSTEM) == 1
+    db.session.commit()
+    assert [status(i) for i in (under_config, one_year, eighteen)] == ["actief", "actief", "verlopen"]
+    assert ops.expire_involvements(date(2027, 3, 9), SYSTEM) == 0
+    assert ops.expire_involvements(date(2027, 3, 10), SYSTEM) == 1
+    db.session.commit()
+    assert [status(i) for i in (under_config, one_year, eighteen)] == ["actief", "verlopen", "verlopen"]
+    assert ops.expire_involvements(date(2027, 12, 1), SYSTEM) == 1  # the configuration's two years
+    db.session.commit()
+    expired = db.session.scalars(select(AuditEntry.object_id).where(AuditEntry.action == "involvement.expired")
+                                 .order_by(AuditEntry.seq)).all()
+    assert expired == [str(eighteen.id), str(one_year.id), str(under_config.id)]
