@@ -14,12 +14,22 @@ machine drift hits them alike, each checked for the expected answer before timin
 - denied, consent withdrawn: the same, but the second person withdrew the step
 - denied, no covenant rule:  "strafrechtelijk" for "strafrechtelijke_aanpak"
 
-All calls of a run share one session and transaction (a request that decides many times).
-An instrumented pass counts the SQL statements per evaluate and splits a call's time into
-the gate's logic, building the ``select()``s, SQLAlchemy's session/ORM execution and the
-driver (cursor events plus wrappers patched in for that pass). What-if passes time
-evaluate with the look-ups memoised inside this script, to show what caching would save;
-nothing in ``privacy`` is changed. ``decide()`` (evaluate + audit entry) is timed for
+The gate reads through ``privacy.queries``: ``compiled_in_force(on)`` keeps each covenant
+version compiled (vocabulary, parties, rules) in a per-process cache (``_COMPILED``) and
+reads the list of versions once per database transaction; ``consents_on_record`` reads a
+subject's consent rows once per transaction. So a call costs what those caches hold:
+
+- warm: all calls in one transaction (a page deciding many times); no SQL expected.
+- first in a transaction: a rollback before every call, then ``Session.connection()``
+  and a ``SELECT 1`` begin the next transaction (as a request that loaded its user
+  first), untimed; the call re-reads the version list and the consent of the persons it
+  asks about.
+- cold: as "first", and the process cache ``_COMPILED`` cleared too (a new process, or
+  the first use of a new covenant version): the call also compiles the version.
+
+Separate counting passes (cursor events; never during timing) give the SQL statements per
+call in each state, and per position in a transaction whose first statement is the
+gate's own (rollback without begin). ``decide()`` (evaluate + audit entry) is timed for
 comparison, with a commit every N decisions.
 
     .venv/bin/python bench/gate_decision.py [-n 2000] [--decide-n 500] [--backends sqlite,postgresql]
@@ -30,6 +40,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import re
+import statistics
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -40,7 +51,6 @@ from typing import Any
 import _common as bench  # before the project imports: puts the project on sys.path
 from flask import Flask
 from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session
 
 from netwerk import operations as ops
 from netwerk.auth import actor_for
@@ -48,7 +58,7 @@ from netwerk.db import db
 from netwerk.demo import DOMAIN, create_demo_region
 from netwerk.models import Organisation, User
 from netwerk.operations.families import age_on
-from privacy import policy
+from privacy import policy, queries
 from privacy.audit import Actor, blind
 from privacy.demo_covenant import demo_covenant
 from privacy.models import Consent, CovenantRule
@@ -136,7 +146,6 @@ def _giver(age: int) -> str:
 
 # --- measuring -------------------------------------------------------------------------------
 
-QUERY_FUNCTIONS = ("covenant_in_force", "vocabulary", "party_on", "rule_for", "consent_on_record")
 _FROM = re.compile(r"\bFROM\s+([a-z_]+)", re.IGNORECASE)
 
 
@@ -144,24 +153,55 @@ def evaluate(viewer: Actor, s: Scenario) -> policy.Decision:
     return policy.evaluate(viewer, s.subjects, s.category, s.purpose, DAY)
 
 
-def check(viewer: Actor, scenarios: list[Scenario]) -> None:
+def check(viewer: Actor, scenarios: list[Scenario], before: Callable[[], None] | None = None) -> None:
     for s in scenarios:
+        if before:
+            before()
         d = evaluate(viewer, s)
         assert (d.allowed, d.reason) == (s.allowed, s.reason), f"{s.label}: got {d}"
         assert d.covenant_version == "2026-1", f"{s.label}: decided by {d.covenant_version}"
 
 
+def new_transaction(begin: bool = True) -> None:
+    """End the session's transaction (nothing was written, so a rollback is as good as a
+    commit). With ``begin``, start the next one the way a request has by the time it asks
+    the gate (it loaded its user first): ``Session.connection()`` checks a connection out
+    and autobegins, and a ``SELECT 1`` makes the driver send its BEGIN (psycopg defers it
+    to the first statement), so neither is charged to the gate's first call."""
+    db.session.rollback()
+    if begin:
+        db.session.connection().exec_driver_sql("SELECT 1")
+
+
+def cold() -> None:
+    """A process-cache miss: no compiled covenant version, and a new transaction."""
+    queries._COMPILED.clear()
+    new_transaction()
+
+
+@dataclass(frozen=True)
+class State:
+    key: str
+    description: str
+    before: Callable[[], None] | None  # untimed, before every call
+
+
+STATES = (
+    State("warm", "same transaction, caches filled", None),
+    State("first", "first call of a transaction (rollback + begin before it)", new_transaction),
+    State("cold", "first call of a transaction, _COMPILED cleared", cold),
+)
+
+
 def timed_rounds(viewer: Actor, scenarios: list[Scenario], rounds: int, warmup: int,
-                 new_request: Callable[[], None] | None = None, per_request: int = 1) -> dict[str, list[float]]:
-    """Per-call seconds of evaluate per scenario, scenarios interleaved round by round.
-    For the what-if passes, ``new_request()`` (the memo reset) runs before each scenario's
-    call in every ``per_request``-th round: a request is ``per_request`` decisions of one
-    scenario, so its first decision pays every look-up, as in :func:`profile`."""
+                 before: Callable[[], None] | None = None) -> dict[str, list[float]]:
+    """Per-call seconds of evaluate per scenario, scenarios interleaved round by round;
+    ``before()`` runs untimed before every call."""
     times: dict[str, list[float]] = {s.label: [] for s in scenarios}
     for i in range(warmup + rounds):
         for s in scenarios:
-            if new_request and i % per_request == 0:
-                new_request()
+            if before:
+                before()
             start = bench.now()
             evaluate(viewer, s)
             elapsed = bench.now() - start
@@ -171,135 +211,68 @@ def timed_rounds(viewer: Actor, scenarios: list[Scenario], rounds: int, warmup: 
 
 
 @dataclass
-class Probe:
-    """Per-call counters of one instrumented pass (see :func:`instrumented`)."""
+class Count:
+    """SQL statements of a counting pass: by the statement's first table, and per call."""
 
-    statements: Counter[str] = field(default_factory=Counter)  # by the statement's first table
-    driver: float = 0.0  # cursor.execute() -> returned
-    session: float = 0.0  # inside Session.scalar()/scalars(): compile-cache look-up, execute, ORM result
-    queries: float = 0.0  # inside privacy.queries' functions: also building the select()
-    calls: int = 0
-    wall: float = 0.0
-    per_call: list[int] = field(default_factory=list)  # statements of each call
+    tables: Counter[str] = field(default_factory=Counter)
+    per_call: list[int] = field(default_factory=list)
+
+    def mean(self) -> float:
+        return statistics.fmean(self.per_call) if self.per_call else 0.0
+
+    def by_table(self) -> str:
+        n = len(self.per_call)
+        return ", ".join(f"{k} {v / n:.3g}" for k, v in sorted(self.tables.items())) or "-"
 
 
 @contextlib.contextmanager
-def instrumented() -> Iterator[Probe]:
-    """Cursor events count and time the statements; wrappers (patched in for the pass only,
-    nothing in ``privacy`` changes) time the gate's query functions and the session calls.
-    The wrappers add about a microsecond per call; use the figures as a split, not a total."""
-    probe = Probe()
-    engine = db.engine
-
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        conn.info["bench_stmt_start"] = bench.now()
+def counting() -> Iterator[list[str]]:
+    """Cursor events note each statement's first table (or its verb) while the block runs."""
+    seen: list[str] = []
 
     def after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        probe.driver += bench.now() - conn.info.pop("bench_stmt_start")
         match = _FROM.search(statement)
-        probe.statements[match.group(1) if match else statement.split(None, 1)[0].lower()] += 1
+        seen.append(match.group(1) if match else statement.split(None, 1)[0].lower())
 
-    def timed(fn: Callable[..., Any], attr: str) -> Callable[..., Any]:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            start = bench.now()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                setattr(probe, attr, getattr(probe, attr) + bench.now() - start)
-        return wrapper
-
-    functions = {name: getattr(policy, name) for name in QUERY_FUNCTIONS}
-    methods = {name: getattr(Session, name) for name in ("scalar", "scalars")}
-    event.listen(engine, "before_cursor_execute", before)
-    event.listen(engine, "after_cursor_execute", after)
-    for name, fn in functions.items():
-        setattr(policy, name, timed(fn, "queries"))
-    for name, fn in methods.items():
-        setattr(Session, name, timed(fn, "session"))
+    event.listen(db.engine, "after_cursor_execute", after)
     try:
-        yield probe
+        yield seen
     finally:
-        for name, fn in functions.items():
-            setattr(policy, name, fn)
-        for name, fn in methods.items():
-            setattr(Session, name, fn)
-        event.remove(engine, "before_cursor_execute", before)
-        event.remove(engine, "after_cursor_execute", after)
+        event.remove(db.engine, "after_cursor_execute", after)
 
 
-def profile(viewer: Actor, s: Scenario, calls: int, new_request: Callable[[], None] | None = None,
-            per_request: int = 1) -> Probe:
-    evaluate(viewer, s)
-    with instrumented() as probe:
-        for i in range(calls):
-            if new_request and i % per_request == 0:
-                new_request()
-            before = probe.statements.total()
-            start = bench.now()
-            evaluate(viewer, s)
-            probe.wall += bench.now() - start
-            probe.per_call.append(probe.statements.total() - before)
-        probe.calls = calls
-    return probe
+def count_calls(call: Callable[[], Any], calls: int, before: Callable[[], None] | None = None) -> Count:
+    """Statements of each ``call()``; ``before()`` runs outside the counted window."""
+    result = Count()
+    with counting() as seen:
+        for _ in range(calls):
+            if before:
+                before()
+            mark = len(seen)
+            call()
+            result.per_call.append(len(seen) - mark)
+            result.tables.update(seen[mark:])
+    return result
 
 
-@dataclass(frozen=True)
-class Variant:
-    key: str
-    description: str
-    request_memo: tuple[str, ...]  # dropped at every request start
-    process_memo: tuple[str, ...] = ()  # kept: a covenant version is never edited once written
+def count_positions(viewer: Actor, s: Scenario, repeats: int, depth: int, begin: bool) -> list[Count]:
+    """Statements of the 1st..``depth``-th call in a transaction, begun before the first
+    call or not (then the gate's first statement autobegins it)."""
+    positions = [Count() for _ in range(depth)]
+    with counting() as seen:
+        for _ in range(repeats):
+            new_transaction(begin)
+            for position in positions:
+                mark = len(seen)
+                evaluate(viewer, s)
+                position.per_call.append(len(seen) - mark)
+                position.tables.update(seen[mark:])
+    return positions
 
 
-VARIANTS = (
-    Variant("a", "per-request memo of covenant_in_force(day), vocabulary(version), party_on(version, org, day)",
-            ("covenant_in_force", "vocabulary", "party_on")),
-    Variant("b", "(a) + process-wide cache of rule_for(version, party, purpose, category)",
-            ("covenant_in_force", "vocabulary", "party_on"), ("rule_for",)),
-    Variant("c", "(b) + per-request memo of consent_on_record(subject, step, org, day)",
-            ("covenant_in_force", "vocabulary", "party_on", "consent_on_record"), ("rule_for",)),
-    Variant("d", "covenant_in_force, vocabulary, party_on, rule_for all process-wide (covenant_in_force "
-                 "dropped whenever a version is written) + per-request memo of consent_on_record",
-            ("consent_on_record",), ("covenant_in_force", "vocabulary", "party_on", "rule_for")),
-)
-MEMO_KEYS: dict[str, Callable[..., tuple]] = {
-    "covenant_in_force": lambda on: (on,),
-    "vocabulary": lambda c: (c.id,),
-    "party_on": lambda c, org, on: (c.id, org, on),
-    "rule_for": lambda c, p, purpose, category: (c.id, p.id, purpose, category),
-    "consent_on_record": lambda subject, step, org, on: (subject, step, org, on),
-}
-
-
-@contextlib.contextmanager
-def memoised(variant: Variant) -> Iterator[Callable[[], None]]:
-    """What-if: the gate's look-ups memoised, patched into ``privacy.policy`` for the
-    duration only. Yields the request-start hook that drops the per-request memo. (This
-    memo holds ORM objects, which is fine here because nothing commits in between; a real
-    cache would hold plain values.)"""
-    per_request: dict[tuple, Any] = {}
-    per_process: dict[tuple, Any] = {}
-    originals = {name: getattr(policy, name) for name in (*variant.request_memo, *variant.process_memo)}
-
-    def memo(store: dict, name: str) -> Callable[..., Any]:
-        original, key = originals[name], MEMO_KEYS[name]
-
-        def wrapper(*args: Any) -> Any:
-            k = (name, *key(*args))
-            if k not in store:
-                store[k] = original(*args)
-            return store[k]
-        return wrapper
-
-    for name in variant.request_memo:
-        setattr(policy, name, memo(per_request, name))
-    for name in variant.process_memo:
-        setattr(policy, name, memo(per_process, name))
-    try:
-        yield per_request.clear
-    finally:
-        for name, fn in originals.items():
-            setattr(policy, name, fn)
+def decide(viewer: Actor, s: Scenario) -> policy.Decision:
+    return policy.decide(viewer, subjects=s.subjects, category=s.category, purpose=s.purpose, on=DAY,
+                         object_type="note", object_id=uuid.uuid4())
 
 
 def time_decide(viewer: Actor, scenarios: list[Scenario], rounds: int, commit_every: int,
@@ -311,8 +284,7 @@ def time_decide(viewer: Actor, scenarios: list[Scenario], rounds: int, commit_ev
     for i in range(warmup + rounds):
         for s in scenarios:
             start = bench.now()
-            policy.decide(viewer, subjects=s.subjects, category=s.category, purpose=s.purpose, on=DAY,
-                          object_type="note", object_id=uuid.uuid4())
+            decide(viewer, s)
             elapsed = bench.now() - start
             calls += 1
             if i >= warmup:
@@ -326,47 +298,69 @@ def time_decide(viewer: Actor, scenarios: list[Scenario], rounds: int, commit_ev
     return times, commits
 
 
-@dataclass
-class WhatIf:
-    times: dict[str, list[float]]
-    probes: dict[str, Probe]
+def count_decide(viewer: Actor, scenarios: list[Scenario], calls: int, commit_every: int) -> Count:
+    """Statements per decide() with a commit every ``commit_every`` decisions (the commit
+    itself is not counted)."""
+    result = Count()
+    with counting() as seen:
+        for i in range(calls):
+            mark = len(seen)
+            decide(viewer, scenarios[i % len(scenarios)])
+            result.per_call.append(len(seen) - mark)
+            result.tables.update(seen[mark:])
+            if (i + 1) % commit_every == 0:
+                db.session.commit()
+    db.session.commit()
+    return result
 
 
 @dataclass
 class Result:
     backend: str
     setup: Setup
-    evaluate: dict[str, list[float]] = field(default_factory=dict)
-    probes: dict[str, Probe] = field(default_factory=dict)
-    what_if: dict[str, WhatIf] = field(default_factory=dict)
+    times: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # state -> scenario -> seconds
+    counts: dict[str, dict[str, Count]] = field(default_factory=dict)  # state -> scenario -> statements
+    positions: dict[bool, dict[str, list[Count]]] = field(default_factory=dict)  # begun -> scenario -> 1st..
     decide: dict[str, list[float]] = field(default_factory=dict)
+    decide_counts: Count = field(default_factory=Count)
     commits: list[float] = field(default_factory=list)
     round_trip: list[float] = field(default_factory=list)
 
 
+POSITION_DEPTH = 3
+
+
 def run_backend(app: Flask, backend: str, args: argparse.Namespace) -> Result:
+    queries._COMPILED.clear()  # nothing from the previous backend's database
     setup = seed(app, args.persons)
     viewer, scenarios = setup.viewer, setup.scenarios
     result = Result(backend, setup)
+    rounds = {"warm": (args.n, args.warmup), "first": (args.fresh_n, args.warmup // 10),
+              "cold": (args.cold_n, 2)}
     with app.app_context():
-        check(viewer, scenarios)
         conn = db.session.connection()
         result.round_trip = [bench.time_call(lambda: conn.exec_driver_sql("SELECT 1").scalar())[0]
                              for _ in range(1000)]
-        result.evaluate = timed_rounds(viewer, scenarios, args.n, args.warmup)
-        result.probes = {s.label: profile(viewer, s, args.profile_calls) for s in scenarios}
-        per_request = args.decisions_per_request
-        for variant in VARIANTS:
-            with memoised(variant) as new_request:
-                check(viewer, scenarios)
-                times = timed_rounds(viewer, scenarios, args.n, args.warmup, new_request, per_request)
-                probes = {s.label: profile(viewer, s, args.profile_calls, new_request, per_request)
-                          for s in scenarios}
-            result.what_if[variant.key] = WhatIf(times, probes)
+        for state in STATES:
+            new_transaction()
+            check(viewer, scenarios, state.before)  # correct in this state; fills the caches for "warm"
+            n, warmup = rounds[state.key]
+            result.times[state.key] = timed_rounds(viewer, scenarios, n, warmup, state.before)
+        for state in STATES:
+            new_transaction()
+            check(viewer, scenarios)
+            result.counts[state.key] = {
+                s.label: count_calls(lambda s=s: evaluate(viewer, s), args.profile_calls, state.before)
+                for s in scenarios}
+        for begin in (True, False):
+            result.positions[begin] = {s.label: count_positions(viewer, s, args.profile_calls // 10,
+                                                                POSITION_DEPTH, begin)
+                                       for s in scenarios}
         db.session.rollback()
         decided = [s for s in scenarios if s.label.startswith(("allowed: covenant", "denied: no covenant"))]
         result.decide, result.commits = time_decide(viewer, decided, args.decide_n, args.commit_every,
                                                     args.warmup // 10)
+        result.decide_counts = count_decide(viewer, decided, args.profile_calls, args.commit_every)
         db.session.remove()
     return result
 
@@ -376,58 +370,40 @@ def run_backend(app: Flask, backend: str, args: argparse.Namespace) -> Result:
 TARGET = 0.0002  # seconds: the issue's median target for one decision without its audit entry
 
 
+def ms(seconds: float) -> str:
+    """Milliseconds with three decimals: a warm decision takes hundredths of one."""
+    return f"{seconds * 1000:.3f}"
+
+
 def report(results: list[Result], args: argparse.Namespace) -> None:
     rows = []
     for r in results:
-        for label, times in r.evaluate.items():
-            s, p = bench.Summary.of(times), r.probes[label]
-            rows.append([r.backend, label, s.n, bench.ms(s.median), bench.ms(s.p95),
-                         "yes" if s.median < TARGET else "NO", f"{p.statements.total() / p.calls:.0f}"])
-    bench.print_table(["backend", "scenario", "calls", "median ms", "p95 ms", "< 0.2 ms", "stmts/call"], rows,
-                      title="evaluate(): one decision without its audit entry (warm, one transaction)")
+        for state in STATES:
+            for label, times in r.times[state.key].items():
+                s, c = bench.Summary.of(times), r.counts[state.key][label]
+                rows.append([r.backend, state.key, label, s.n, ms(s.median), ms(s.p95),
+                             "yes" if s.median < TARGET else "NO", f"{c.mean():.2f}", c.by_table()])
+    bench.print_table(
+        ["backend", "state", "scenario", "calls", "median ms", "p95 ms", "< 0.2 ms", "stmts/call",
+         "statements per call by table"],
+        rows, title=("evaluate(): one decision without its audit entry, by cache state (statements from a "
+                     f"separate counting pass of {args.profile_calls} calls):\n"
+                     + "\n".join(f"  {s.key}: {s.description}" for s in STATES)))
 
     rows = []
     for r in results:
-        for label, p in r.probes.items():
-            n = p.calls
-            build = p.queries - p.session
-            orm = p.session - p.driver
-            rows.append([r.backend, label, bench.ms(p.wall / n), bench.ms((p.wall - p.queries) / n),
-                         bench.ms(build / n), bench.ms(orm / n), bench.ms(p.driver / n),
-                         f"{p.driver / p.wall * 100:.0f}%",
-                         ", ".join(f"{k} {v / n:.0f}" for k, v in sorted(p.statements.items()))])
+        for begin in (True, False):
+            for label, positions in r.positions[begin].items():
+                rows.append([r.backend, "yes" if begin else "no", label,
+                             *(f"{p.mean():.2f}" for p in positions),
+                             "; ".join(p.by_table() for p in positions)])
     bench.print_table(
-        ["backend", "scenario", "mean ms", "gate logic", "building select()", "session/ORM", "in driver",
-         "driver share", "statements per call by table"],
-        rows, title=(f"Where a call's time goes (instrumented pass of {args.profile_calls} calls per scenario; "
-                     "ms per call):\n  gate logic = evaluate minus its query functions; building select() = "
-                     "query functions minus Session.scalar(s);\n  session/ORM = Session.scalar(s) minus the "
-                     "driver (cache key, compiled-cache look-up, execution context, ORM rows);\n  in driver "
-                     "= cursor.execute() until it returns"))
-
-    rows = []
-    for r in results:
-        for variant in VARIANTS:
-            w = r.what_if[variant.key]
-            for label in r.evaluate:
-                all_calls = bench.Summary.of(w.times[label])
-                starts = [(args.warmup + j) % args.decisions_per_request == 0 for j in range(len(w.times[label]))]
-                first = bench.Summary.of([t for t, s in zip(w.times[label], starts, strict=True) if s])
-                later = [t for t, s in zip(w.times[label], starts, strict=True) if not s]
-                p = w.probes[label]
-                firsts = p.per_call[::args.decisions_per_request]
-                laters = [c for i, c in enumerate(p.per_call) if i % args.decisions_per_request]
-                rows.append([r.backend, variant.key, label, bench.ms(bench.Summary.of(r.evaluate[label]).median),
-                             bench.ms(all_calls.median), bench.ms(all_calls.p95), bench.ms(first.median),
-                             bench.ms(bench.Summary.of(later).median) if later else "-",
-                             f"{sum(firsts) / len(firsts):.0f}",
-                             f"{sum(laters) / len(laters):.0f}" if laters else "-"])
-    bench.print_table(
-        ["backend", "what-if", "scenario", "as is median", "median", "p95", "1st of request median",
-         "later median", "stmts 1st", "stmts later"],
-        rows, title=("What-if: the look-ups memoised inside this script (privacy/ unchanged), a request = "
-                     f"{args.decisions_per_request} decisions per scenario (ms):\n"
-                     + "\n".join(f"  ({v.key}) {v.description}" for v in VARIANTS)))
+        ["backend", "begun", "scenario", *(f"stmts call {i + 1}" for i in range(POSITION_DEPTH)),
+         "by table (call 1; call 2; ...)"],
+        rows, title=(f"Statements of evaluate() calls 1-{POSITION_DEPTH} of a transaction "
+                     f"({args.profile_calls // 10} transactions per row): begun = the transaction was begun "
+                     "before the gate's first call (Session.connection()), else the gate's first statement "
+                     "autobegins it"))
 
     rows = []
     for r in results:
@@ -435,33 +411,43 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
         for label, times in r.decide.items():
             s = bench.Summary.of(times)
             per_call = s.mean + (commit.mean / args.commit_every if commit else 0)
-            rows.append([r.backend, label, s.n, bench.ms(s.median), bench.ms(s.p95),
-                         bench.ms(commit.median) if commit else "-", bench.ms(per_call)])
+            rows.append([r.backend, label, s.n, ms(s.median), ms(s.p95),
+                         ms(commit.median) if commit else "-", ms(per_call)])
     bench.print_table(
         ["backend", "scenario", "calls", "decide median ms", "decide p95 ms",
          f"commit (every {args.commit_every}) median ms", "mean ms/decision incl. commit share"],
         rows, title="decide(): evaluate + audit entry (chain lock, head, insert, flush), for comparison")
+    for r in results:
+        c = r.decide_counts
+        print(f"{r.backend}: decide() statements per call (mean of {len(c.per_call)}, commit every "
+              f"{args.commit_every}, commit not counted): {c.mean():.2f}: {c.by_table()}")
 
+    print()
     for r in results:
         rt = bench.Summary.of(r.round_trip)
         s = r.setup
-        print(f"{r.backend}: SELECT 1 round trip median {bench.ms(rt.median)} ms; seeded {s.persons} persons, "
+        print(f"{r.backend}: SELECT 1 round trip median {ms(rt.median)} ms; seeded {s.persons} persons, "
               f"{s.consents} consent rows, {s.rules} covenant rules (2 versions) in {s.seconds:.1f} s")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-n", type=int, default=2000, help="timed evaluate calls per scenario (default %(default)s)")
-    parser.add_argument("--warmup", type=int, default=200, help="untimed rounds first (default %(default)s)")
+    parser.add_argument("-n", type=int, default=2000,
+                        help="timed warm evaluate calls per scenario (default %(default)s)")
+    parser.add_argument("--fresh-n", type=int, default=1000,
+                        help="timed first-in-transaction evaluate calls per scenario (default %(default)s)")
+    parser.add_argument("--cold-n", type=int, default=200,
+                        help="timed cold (process cache cleared) evaluate calls per scenario (default %(default)s)")
+    parser.add_argument("--warmup", type=int, default=200,
+                        help="untimed warm rounds first; a tenth of it before first-in-transaction calls "
+                             "(default %(default)s)")
     parser.add_argument("--decide-n", type=int, default=500,
                         help="timed decide calls per scenario (default %(default)s)")
     parser.add_argument("--commit-every", type=int, default=10,
                         help="decide calls per commit (default %(default)s)")
     parser.add_argument("--persons", type=int, default=300, help="persons with consent rows (default %(default)s)")
     parser.add_argument("--profile-calls", type=int, default=300,
-                        help="calls per scenario in the statement-profiling pass (default %(default)s)")
-    parser.add_argument("--decisions-per-request", type=int, default=10,
-                        help="what-if: decisions per scenario between memo resets (default %(default)s)")
+                        help="calls per scenario and state in the statement-counting passes (default %(default)s)")
     bench.backends_arg(parser)
     args = parser.parse_args()
     backends = bench.parse_backends(args.backends)
@@ -470,6 +456,7 @@ def main() -> None:
     with bench.workspace("gate") as dbs:
         for backend in backends:
             database = dbs.new(backend)
+            print(bench.load_note(f"before {backend}"))
             app = bench.migrated_app(database.instance, database.url)
             try:
                 results.append(run_backend(app, backend, args))

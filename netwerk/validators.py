@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 # Lower-case name parts (tussenvoegsels) that initials skip: "de Vries" gives "V".
 PREFIXES = {"van", "de", "der", "den", "het", "ter", "ten", "te", "in", "'t", "la", "le", "du", "da", "op"}
 
@@ -32,3 +34,20 @@ def initials(first_name: str, last_name: str) -> str:
 def pseudonym(first_name: str, last_name: str, birth_year: int) -> str:
     """What lists show instead of a name, e.g. "J.B. (2009)"."""
     return f"{initials(first_name, last_name)} ({birth_year})"
+
+
+_PHONE = re.compile(r"\+?[0-9][0-9 ()\-]{5,19}")
+# Letters and digits (a badge number), spaces and . ' - ( ) & /: no markup, no line breaks.
+_CONTACT_NAME = re.compile(r"[\w .'()&/\-]+")
+
+
+def phone_valid(value: str) -> bool:
+    """A phone number: digits with spaces, dashes, brackets and a leading +; nothing else,
+    so the "that" layer cannot carry words about a case in a contact field."""
+    return bool(_PHONE.fullmatch(value.strip()))
+
+
+def contact_name_valid(value: str) -> bool:
+    value = value.strip()
+    return (2 <= len(value) <= 100 and bool(_CONTACT_NAME.fullmatch(value))
+            and any(ch.isalpha() for ch in value))

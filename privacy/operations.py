@@ -23,6 +23,7 @@ from privacy.models import (
     CovenantRule,
     CovenantVersion,
 )
+from privacy.queries import forget_gate_memo
 
 
 class CovenantError(Exception):
@@ -110,6 +111,7 @@ def create_covenant_version(spec: CovenantSpec, actor: Actor, meta: dict | None 
                         consent_step=r.consent_step, article=r.article) for r in spec.rules]
     )
     db.session.flush()
+    forget_gate_memo()
     record("covenant.version_created", actor=actor, summary="covenant version created",
            object_type="covenant_version", object_id=covenant.id, covenant_version=covenant.version,
            meta={"parties": len(spec.parties), "rules": len(spec.rules),
@@ -142,6 +144,7 @@ def add_consent(subject: str, person_id: uuid.UUID, spec: ConsentSpec, actor: Ac
                       recorded_by_user_id=actor.user_id)
     db.session.add(consent)
     db.session.flush()
+    forget_gate_memo()
     record("consent.recorded", actor=actor, summary="consent recorded", subjects=[subject],
            object_type="consent", object_id=consent.id, meta={"step": spec.step, "form": spec.form})
     return consent
@@ -154,6 +157,8 @@ def withdraw_consent(consent: Consent, on: date, actor: Actor) -> None:
     if on < consent.given_on:
         raise CovenantError("Intrekken kan niet vóór de datum van instemming.")
     consent.withdrawn_on = on
+    db.session.flush()
+    forget_gate_memo()
     record("consent.withdrawn", actor=actor, summary="consent withdrawn", subjects=[consent.subject],
            object_type="consent", object_id=consent.id, meta={"step": consent.step})
 

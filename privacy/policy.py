@@ -20,8 +20,7 @@ from datetime import date
 
 from netwerk.db import utcnow
 from privacy.audit import Actor, record
-from privacy.models import CovenantVersion
-from privacy.queries import consent_on_record, covenant_in_force, party_on, rule_for, vocabulary
+from privacy.queries import CompiledCovenant, compiled_in_force, consents_on_record
 
 # Roles that can never be the reason someone sees case content.
 NEVER_CONTENT_ROLES = frozenset({"beheerder"})
@@ -46,7 +45,7 @@ def consent_given(subjects: list[str], step: str, viewer: Actor, on: date) -> bo
     persons = [s for s in subjects if s.startswith("person:")]
     if not persons:
         return False
-    return all(consent_on_record(person, step, viewer.org_id, on) for person in persons)
+    return all(consents_on_record(person, step, viewer.org_id, on) for person in persons)
 
 
 def decide(
@@ -90,7 +89,7 @@ def decide(
     return decision
 
 
-def _refuse(reason: str, message: str, covenant: CovenantVersion | None = None) -> Decision:
+def _refuse(reason: str, message: str, covenant: CompiledCovenant | None = None) -> Decision:
     return Decision(False, reason, message, covenant.version if covenant else None)
 
 
@@ -105,7 +104,7 @@ def evaluate(viewer: Actor, subjects: list[str], category: str, purpose: str | N
         return _refuse("role_never_content", "Deze rol geeft nooit toegang tot de inhoud van een casus.")
     if viewer.role not in viewer.roles:
         return _refuse("role_not_held", "U handelt in een rol die u niet heeft.")
-    covenant = covenant_in_force(on)
+    covenant = compiled_in_force(on)
     if owner_org_id is not None and owner_org_id == viewer.org_id:
         return Decision(True, "own_organisation", "Informatie van uw eigen organisatie.",
                         covenant.version if covenant else None)
@@ -113,15 +112,14 @@ def evaluate(viewer: Actor, subjects: list[str], category: str, purpose: str | N
         return _refuse("no_purpose", "Kies eerst het doel waarvoor u deze informatie wilt inzien.", covenant)
     if covenant is None:
         return _refuse("no_covenant", "Er is geen convenant van kracht; er wordt geen inhoud gedeeld.")
-    words = vocabulary(covenant)
-    if purpose not in words.purposes:
+    if purpose not in covenant.purposes:
         return _refuse("unknown_purpose", "Dit doel staat niet in het convenant.", covenant)
-    if category not in words.categories:
+    if category not in covenant.categories:
         return _refuse("unknown_category", "Deze categorie gegevens staat niet in het convenant.", covenant)
-    party = party_on(covenant, viewer.org_id, on)
-    if party is None:
+    membership = covenant.party_on(viewer.org_id, on)
+    if membership is None:
         return _refuse("not_a_party", "Uw organisatie is geen partij bij het convenant dat nu geldt.", covenant)
-    rule = rule_for(covenant, party, purpose, category)
+    rule = covenant.rule_for(*membership, purpose, category)
     if rule is None or not rule.allowed:
         return _refuse(
             "no_covenant_rule" if rule is None else "covenant_forbids",

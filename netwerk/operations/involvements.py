@@ -15,6 +15,7 @@ from netwerk.mail import queue_mail
 from netwerk.models import FamilyMember, Involvement, Match, Notification, Organisation, Person, User
 from netwerk.operations.common import OperationError
 from netwerk.operations.families import subject_of
+from netwerk.validators import contact_name_valid, phone_valid
 from privacy.audit import Actor, record
 from privacy.queries import covenant_in_force
 
@@ -55,6 +56,12 @@ def register_involvement(person: Person, data: InvolvementData, actor: Actor, to
     org = db.session.get(Organisation, data.organisation_id)
     if org is None or not org.active:
         raise OperationError("Kies een actieve organisatie.", field="organisation_id")
+    if not contact_name_valid(data.contact_name):
+        raise OperationError("Vul alleen de naam van de contactpersoon in "
+                             "(letters, cijfers en spaties; 2 tot 100 tekens).", field="contact_name")
+    if data.contact_phone and not phone_valid(data.contact_phone):
+        raise OperationError("Vul een telefoonnummer in (cijfers, spaties, streepjes, haakjes en +).",
+                             field="contact_phone")
     if data.start_date > today:
         raise OperationError("De startdatum ligt in de toekomst.", field="start_date")
     if data.start_date < person.birth_date:

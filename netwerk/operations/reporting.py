@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from typing import TypeVar
 
 from flask import current_app
@@ -68,8 +69,7 @@ def _identify(data: PersonData, actor: Actor, now: datetime, choice: str | None)
     known = db.session.scalar(select(Person).where(Person.bsn_index == blind("bsn", bsn))) if bsn else None
     if known is not None:
         if not _same_identity(known, data):
-            raise OperationError("Het BSN past niet bij de naam en geboortedatum. Controleer de gegevens.",
-                                 field="bsn")
+            return _identity_conflict(data, known, actor, today), "geweigerd"
         return known, "bekend_bsn"
     # Without a known BSN: people with the same name and birth date and no BSN of their own
     # may be the same person (someone with another BSN is certainly someone else).
@@ -83,6 +83,17 @@ def _identify(data: PersonData, actor: Actor, now: datetime, choice: str | None)
             chosen.bsn, chosen.bsn_index = bsn, blind("bsn", bsn)
         return chosen, "kandidaten"
     return register_person(data, actor, today, confirmed_new=True), "nieuw"
+
+
+def _identity_conflict(data: PersonData, known: Person, actor: Actor, today: date) -> Person:
+    """A known BSN with another name or birth date. Saying so would confirm to anyone that
+    the BSN is registered, so the answer looks like an unknown BSN: a new person without
+    the BSN (no match, nothing disclosed), and a flag for the privacy officer to sort out."""
+    person = register_person(replace(data, bsn=None), actor, today, confirmed_new=True)
+    record("person.identity_conflict", actor=actor, outcome="denied", summary="BSN known with other details",
+           subjects=[subject_of(person), subject_of(known)], object_type="person", object_id=person.id,
+           meta={"flag": "review"})
+    return person
 
 
 def _same_identity(person: Person, data: PersonData) -> bool:

@@ -62,9 +62,14 @@ def login() -> Response | str | tuple[str, int]:
 @bp.route("/inloggen/code", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def second_factor() -> Response | str | tuple[str, int]:
+    if current_user.is_authenticated:
+        # Already logged in: a stray GET (a link, an <img> on another site) must not end
+        # the session; only the pending second-factor state is this page's business.
+        return redirect(url_for("home.dashboard"))
     pending, since = session.get("pending_user"), session.get("pending_since", 0)
     if not pending or time.time() - since > PENDING_TTL_SECONDS:
-        session.clear()
+        session.pop("pending_user", None)
+        session.pop("pending_since", None)
         flash("Log opnieuw in.", "info")
         return redirect(url_for("auth.login"))
     # Locked for the rest of the request: two parallel posts of one code take turns, so the

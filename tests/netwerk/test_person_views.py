@@ -195,15 +195,20 @@ def test_a_known_bsn_with_the_same_identity_joins_silently_and_makes_a_client_ma
     assert db.session.get(Person, noor.id).address == "Dorpsstraat 1, Leiden"
 
 
-def test_a_known_bsn_with_another_identity_is_refused_writing_only_the_look_up(app, world):
-    register(bsn=VALID_BSN)
+def test_a_known_bsn_with_another_identity_looks_like_an_unknown_one_and_is_flagged(app, world):
+    """Refusing would confirm the BSN is registered: the report goes through on a new person
+    without the BSN (so no match, nothing disclosed) and the privacy officer gets a flag."""
+    known = register(bsn=VALID_BSN)
+    involve(known, world.cjg)
     client = client_for(app, world.police)
-    before, lookups = snapshot(), count(PersonLookup)
     response = report(client, world.police, bsn=VALID_BSN, first_name="Anna")
-    assert response.status_code == 422
-    assert "Het BSN past niet bij de naam en geboortedatum." in html(response)
-    assert written(before) == {"person_lookup"}
-    assert count(PersonLookup) == lookups + 1 and count(PersonLookup, PersonLookup.outcome == "geweigerd") == 1
+    assert response.status_code == 302
+    assert "past niet" not in html(client.get(path_of(response)))  # no hint on the new person's page
+    conflict = db.session.scalar(select(Person).where(Person.id != known.id))
+    assert conflict.bsn is None and count(Match) == 0
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "person.identity_conflict"))
+    assert entry.meta["flag"] == "review" and entry.outcome == "denied"
+    assert count(PersonLookup, PersonLookup.outcome == "geweigerd") == 1
 
 
 def test_same_name_and_birth_date_without_bsn_offers_pseudonyms_then_the_choice(app, world):
@@ -319,11 +324,11 @@ def test_too_many_look_ups_are_throttled_and_flagged(app, world):
     try:
         client = client_for(app, world.police)
         register(bsn=VALID_BSN)
-        for _ in range(2):
-            assert report(client, world.police, bsn=VALID_BSN, first_name="Anna").status_code == 422
+        for name in ("Anna", "Bea"):
+            assert report(client, world.police, bsn=VALID_BSN, first_name=name).status_code == 302
         response = report(client, world.police, bsn=VALID_BSN)  # even a correct one, now
         assert response.status_code == 422 and "veel personen opgezocht" in html(response)
-        assert count(Involvement) == 0
+        assert count(Involvement) == 2  # the two before the limit
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "person.lookup_throttled"))
         assert entry.outcome == "denied" and entry.meta["flag"] == "review"
     finally:

@@ -1,0 +1,173 @@
+"""The leak test's world: the demo region (organisations, accounts, covenant 2026-1 and
+whatever demo cases ``netwerk.demo`` seeds), plus a household of our own whose notes carry
+markers in every covenant category, all written by CJG Alphen aan den Rijn.
+
+Who may see what, by the demo covenant (betrokkenheid and contactgegevens go to every
+party for every purpose, so those markers appear wherever a purpose exists):
+
+* **Amira** (13-14) — CJG, GGZ, Jongerenwerk, Veilig Thuis involved (client matches); Raad
+  voor de Kinderbescherming was involved and ended. Consent: gezamenlijk gesprek, plan
+  bespreken, delen met GGZ. Signalering gives zorgen to the care partners and veiligheid
+  to Veilig Thuis; ggz.1 claimed noodtoegang for procesregie (gezondheid, plan, zorgen),
+  ggz.2 did not.
+* **Bas** (9-10), Amira's brother — Leerplicht and CJG involved; consent for gezamenlijk
+  gesprek. Each organisation involved with Amira has a family match with Leerplicht
+  through him: the care partners see his zorgen, Veilig Thuis his veiligheid, Leerplicht
+  school for both children.
+* **Carmen** (18-19), their sister, safety flag — only CJG; never reached through the
+  household. **Peter**, their father, has no involvement and no notes.
+* **Dirk** (16-17) — CJG, Jongerenwerk and Politie involved. His consent for gezamenlijk
+  gesprek was withdrawn (so Jongerenwerk no longer sees zorgen); Politie sees veiligheid;
+  jongerenwerk.2 claimed noodtoegang for nazorg, which the covenant gives them nothing for.
+
+``tests/leak/test_leak.py`` (SCENARIO) spells this out per account.
+
+Everyone else (the other organisations, beheerder, privacy officer, bestuurder,
+leidinggevende, the Veiligheidshuis chair and secretary) has no purpose for any of them.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pyotp
+from sqlalchemy import select
+
+from netwerk import demo
+from netwerk import operations as ops
+from netwerk.auth import actor_for
+from netwerk.db import db, utcnow
+from netwerk.models import Involvement, Person, User
+from netwerk.validators import bsn_valid
+from privacy.demo_covenant import CATEGORIES, PURPOSES
+from privacy.models import Consent
+from privacy.operations import ConsentSpec, withdraw_consent
+from tests.leak.harness import Scenario, collect_ids, plant_notes
+
+PLANTER = "cjg-alphen.1"
+PLANTER_ORG = "CJG Alphen aan den Rijn"
+TWO_FACTOR = ("voorzitter", "privacy", "ggz.1")  # accounts that log in with a code
+
+
+def random_bsn(rng: random.Random) -> str:
+    while True:
+        digits = f"{rng.randrange(10_000_000, 999_999_999):09d}"
+        if bsn_valid(digits):
+            return digits
+
+
+@dataclass(frozen=True)
+class Who:
+    first: str
+    last: str
+    born: date
+    bsn: str
+    safety_flag: bool = False
+
+    def data(self, address: str) -> ops.PersonData:
+        return ops.PersonData(self.first, self.last, self.born, bsn=self.bsn, municipality="Alphen aan den Rijn",
+                              address=address, safety_flag=self.safety_flag)
+
+
+def local(user: User) -> str:
+    return user.email.split("@")[0]
+
+
+def build(today: date | None = None) -> Scenario:
+    """Seed the demo region and our household; commit; return the scenario."""
+    now = utcnow()
+    today = today or now.date()
+    demo.create_demo_region()
+    cases = getattr(demo, "create_demo_cases", None)
+    if cases is not None:  # the demo's own persons, when the demo has them
+        cases(today)
+    db.session.commit()
+    users = {local(u): u for u in db.session.scalars(select(User))}
+    for name in TWO_FACTOR:
+        users[name].totp_secret, users[name].totp_enabled = pyotp.random_base32(), True
+    rng = random.Random(uuid.uuid4().int)
+    tag = uuid.uuid4().hex[:6]
+    people = {
+        # ages stay in their consent band whatever the day: 13-14, 9-10, 18-19, 16-17
+        "amira": Who("Amira", f"Lekkerkerk{tag}", date(today.year - 14, 3, 4), random_bsn(rng)),
+        "bas": Who("Bas", f"Lekkerkerk{tag}", date(today.year - 10, 6, 10), random_bsn(rng)),
+        "carmen": Who("Carmen", f"Lekkerkerk{tag}", date(today.year - 19, 2, 2), random_bsn(rng), safety_flag=True),
+        "peter": Who("Peter", f"Lekkerkerk{tag}", date(today.year - 44, 8, 8), random_bsn(rng)),
+        "dirk": Who("Dirk", f"Dijkhuis{tag}", date(today.year - 17, 5, 5), random_bsn(rng)),
+    }
+    since = today - timedelta(days=30)
+
+    def report(key: str, account: str) -> Person:
+        user = users[account]
+        involvement = ops.report_involvement(
+            people[key].data(f"Lekstraat {len(key)}"),
+            ops.InvolvementData(user.organisation_id, user.name, user.email, since, contact_phone="071 555 0101"),
+            actor_for(user, "deelnemer"), now)
+        return involvement.person
+
+    cjg = actor_for(users[PLANTER], "deelnemer")
+    amira, carmen = report("amira", PLANTER), report("carmen", PLANTER)
+    ops.add_household_member(amira, "kind", people["peter"].data("Lekstraat 6"), "ouder", cjg, now)
+    ops.add_household_member(amira, "kind", people["carmen"].data("Lekstraat 6"), "kind", cjg, now)
+    bas = report("bas", "leerplicht.1")
+    ops.add_household_member(amira, "kind", people["bas"].data("Lekstraat 3"), "kind", cjg, now)
+    report("bas", PLANTER)
+    dirk = report("dirk", PLANTER)
+    for account in ("ggz.1", "jongerenwerk.1", "veiligthuis.1", "raad.1"):
+        report("amira", account)
+    for account in ("jongerenwerk.1", "politie.1"):
+        report("dirk", account)
+    raad = users["raad.1"]
+    ended = db.session.scalar(select(Involvement).where(Involvement.person_id == amira.id,
+                                                        Involvement.organisation_id == raad.organisation_id))
+    ops.end_involvement(ended, actor_for(raad, "deelnemer"), today)
+
+    ggz = users["ggz.1"]
+    for person, step, given_by, org in (
+            (amira, "gezamenlijk_gesprek", "ouder_en_jongere", None),
+            (amira, "plan_bespreken", "ouder_en_jongere", None),
+            (amira, "delen_met_organisatie", "ouder_en_jongere", ggz.organisation_id),
+            (bas, "gezamenlijk_gesprek", "ouder", None), (carmen, "gezamenlijk_gesprek", "jongere", None),
+            (dirk, "gezamenlijk_gesprek", "jongere", None), (dirk, "voorwaarden", "jongere", None)):
+        ops.record_consent(person, ConsentSpec(step=step, given_by=given_by, form="schriftelijk",
+                                               given_on=since, organisation_id=org), cjg, today)
+    withdrawn = db.session.scalar(select(Consent).where(Consent.person_id == dirk.id,
+                                                        Consent.step == "gezamenlijk_gesprek"))
+    withdraw_consent(withdrawn, today, cjg)
+
+    reason = "Acute zorg gemeld door huisarts; afstemming nodig buiten de match om."
+    ops.claim_purpose(amira, "procesregie", reason, actor_for(ggz, "deelnemer"), now)
+    ops.claim_purpose(dirk, "nazorg", reason, actor_for(users["jongerenwerk.2"], "deelnemer"), now)
+
+    markers = {}
+    for person in (amira, bas, carmen, dirk):
+        markers |= plant_notes(person, users[PLANTER], CATEGORIES, cjg, today)
+    db.session.commit()
+
+    persons = {"amira": amira, "bas": bas, "carmen": carmen, "dirk": dirk}
+    terms = []
+    for person in persons.values():
+        # Search results show pseudonyms, so a marker can only surface through a search
+        # over content: search for one marker per person. Searching by name, pseudonym,
+        # birth year and BSN is test_oracle's business.
+        terms.append(next(m for m, p in markers.items() if p.person_id == person.id))
+    return Scenario(
+        markers=markers, password=demo.demo_password(), purposes=list(PURPOSES), categories=list(CATEGORIES),
+        ids=collect_ids([p.id for p in persons.values()]), search_terms=terms,
+        planter_org_id=users[PLANTER].organisation_id,
+        extra={"persons": {k: p.id for k, p in persons.items()}, "people": people},
+    )
+
+
+def by_local(name: str) -> User:
+    return db.session.scalar(select(User).where(User.email == f"{name}@{demo.DOMAIN}"))
+
+
+def markers_of(scenario: Scenario, key: str, *categories: str) -> set[str]:
+    pid = scenario.extra["persons"][key]
+    return {m for m, p in scenario.markers.items()
+            if p.person_id == pid and (not categories or p.category in categories)}
+
