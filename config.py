@@ -100,6 +100,8 @@ class Config:
     # hour a user is refused and the privacy officer is alerted.
     LOOKUP_LIMIT_PER_HOUR: int = 30
     EMERGENCY_ACCESS_MINUTES: int = 60
+    # A region's copy of the SMART checker's word lists (netwerk/data/smart_nl.toml).
+    SMART_WORDS_FILE: Path | None = None
     ARGON2_TIME_COST: int = 3
     ARGON2_MEMORY_COST: int = 65536
     ARGON2_PARALLELISM: int = 4
@@ -183,6 +185,8 @@ def load_config(overrides: dict | None = None) -> Config:
     cfg.MATCH_RESPONSE_DAYS = _int("NETWERK_MATCH_RESPONSE_DAYS", cfg.MATCH_RESPONSE_DAYS)
     cfg.LOOKUP_LIMIT_PER_HOUR = _int("NETWERK_LOOKUP_LIMIT_PER_HOUR", cfg.LOOKUP_LIMIT_PER_HOUR)
     cfg.EMERGENCY_ACCESS_MINUTES = _int("NETWERK_EMERGENCY_ACCESS_MINUTES", cfg.EMERGENCY_ACCESS_MINUTES)
+    words = os.environ.get("NETWERK_SMART_WORDS_FILE")
+    cfg.SMART_WORDS_FILE = Path(words) if words else None
     cfg.SESSION_COOKIE_SECURE = production or _flag("NETWERK_SECURE_COOKIES")
 
     for key, value in (overrides or {}).items():

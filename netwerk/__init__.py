@@ -10,6 +10,7 @@ from flask import Flask
 
 from config import BASE_DIR, ConfigError, load_config
 from netwerk import setup
+from netwerk.smart import load_word_lists
 from privacy.keys import KeyFileError
 
 __all__ = ["ConfigError", "create_app"]
@@ -38,7 +39,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     try:
         setup.init_extensions(app, cfg)
-    except KeyFileError as exc:
+        # A region's SMART word lists are read now: a broken file stops the start, not a user.
+        app.extensions["netwerk.smart_words"] = load_word_lists(cfg.SMART_WORDS_FILE)
+    except (KeyFileError, ValueError, OSError) as exc:
         raise SystemExit(f"Netwerk cannot start: {exc}") from None
     setup.init_security(app)
     setup.register_blueprints(app)

@@ -114,3 +114,19 @@ def test_proxy_hops_decide_which_client_address_is_trusted(env):
         seen = app.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.9"},
                                      environ_base={"REMOTE_ADDR": "127.0.0.1"})
         assert seen.get_data(as_text=True) == expected
+
+
+def test_a_region_smart_word_list_is_read_at_start_and_a_broken_one_stops_it(env, tmp_path):
+    from netwerk import create_app
+
+    region = tmp_path / "regio.toml"
+    region.write_text('vague_verbs = ["monitoren", "bijsturen"]\n', encoding="utf-8")
+    env.setenv("NETWERK_SMART_WORDS_FILE", str(region))
+    app = create_app({"EMBEDDED_WORKER_AUTOSTART": False})
+    assert "bijsturen" in app.extensions["netwerk.smart_words"].vague_verbs
+    region.write_text('vague_verbz = ["x"]\n', encoding="utf-8")  # a misspelt key
+    with pytest.raises(SystemExit, match="unknown keys"):
+        create_app({"EMBEDDED_WORKER_AUTOSTART": False})
+    env.setenv("NETWERK_SMART_WORDS_FILE", str(tmp_path / "missing.toml"))
+    with pytest.raises(SystemExit, match="Netwerk cannot start"):
+        create_app({"EMBEDDED_WORKER_AUTOSTART": False})

@@ -375,3 +375,26 @@ class PurposeClaim(UUIDPrimaryKey, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# The plan's tables live in their own module; importing them here registers them with the
+# metadata and keeps ``from netwerk.models import ...`` the one place to import from.
+from netwerk.models.plans import (  # noqa: E402
+    ACTION_STATES,
+    FAILURE_REASONS,
+    LIFE_DOMAINS,
+    NETWORK_KINDS,
+    PLAN_STATES,
+    ActionUpdate,
+    CoordinatorTerm,
+    NetworkMember,
+    Plan,
+    PlanAction,
+    PlanConcern,
+    PlanGoal,
+    PlanHistory,
+)
+
+# Re-exported (everything defined above is importable as usual).
+__all__ = ["ACTION_STATES", "FAILURE_REASONS", "LIFE_DOMAINS", "NETWORK_KINDS", "PLAN_STATES", "ActionUpdate",
+           "CoordinatorTerm", "NetworkMember", "Plan", "PlanAction", "PlanConcern", "PlanGoal", "PlanHistory"]
