@@ -6,9 +6,10 @@ with them or with a member of their household; for everyone else a person's page
 hit or API answer looks exactly like one that does not exist (no "1 result" oracle).
 
 Content needs a purpose. Contexts give one: a match the viewer's organisation is party to
-(signalering) here; later a plan the viewer is on and a meeting section they attend add
-their own providers through :func:`context_provider`. Without context the viewer may
-choose a purpose with a reason — emergency access (noodtoegang), flagged for review.
+(signalering) and the family's plan the viewer's organisation is on (procesregie); a
+meeting section they attend will add its own provider through :func:`context_provider`.
+Without context the viewer may choose a purpose with a reason — emergency access
+(noodtoegang), flagged for review.
 """
 
 from __future__ import annotations
@@ -22,7 +23,18 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import aliased
 
 from netwerk.db import db
-from netwerk.models import FamilyMember, Involvement, Match, Person, PurposeClaim, User
+from netwerk.models import (
+    CoordinatorTerm,
+    FamilyMember,
+    Involvement,
+    Match,
+    NetworkMember,
+    Person,
+    Plan,
+    PlanAction,
+    PurposeClaim,
+    User,
+)
 from netwerk.policy import PERMISSIONS
 from privacy.audit import Actor
 
@@ -135,3 +147,21 @@ def _claimed_context(viewer: Actor, person_id: uuid.UUID, now: datetime) -> list
         PurposeClaim.expires_at > now))
     return [PurposeContext(c.purpose, "noodtoegang", "Noodtoegang (wordt beoordeeld)", emergency=True)
             for c in claims]
+
+
+@context_provider
+def _plan_context(viewer: Actor, person_id: uuid.UUID, now: datetime) -> list[PurposeContext]:
+    """Being on the family's plan — its zorgcoördinator, a professional at the kitchen
+    table, or the owner of one of its actions — gives the procesregie purpose."""
+    if viewer.org_id is None:
+        return []
+    plans = (select(Plan.id).join(FamilyMember, FamilyMember.family_id == Plan.family_id)
+             .where(FamilyMember.person_id == person_id, Plan.status != "afgesloten"))
+    on_plan = or_(
+        Plan.id.in_(select(CoordinatorTerm.plan_id).where(CoordinatorTerm.organisation_id == viewer.org_id,
+                                                          CoordinatorTerm.end_on.is_(None))),
+        Plan.id.in_(select(NetworkMember.plan_id).where(NetworkMember.organisation_id == viewer.org_id)),
+        Plan.id.in_(select(PlanAction.plan_id).where(PlanAction.owner_org_id == viewer.org_id)),
+    )
+    hit = db.session.scalar(select(Plan.id).where(Plan.id.in_(plans), on_plan).limit(1))
+    return [PurposeContext("procesregie", "plan", "Betrokken bij het plan van het gezin")] if hit else []
