@@ -17,9 +17,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from netwerk.db import db
-from netwerk.models import Involvement, Note, Organisation, Person
+from netwerk.models import (
+    FamilyMember,
+    Involvement,
+    NetworkMember,
+    Note,
+    Organisation,
+    Person,
+    Plan,
+    PlanAction,
+    PlanConcern,
+    PlanGoal,
+)
 from netwerk.operations.families import subject_of
-from privacy.audit import Actor
+from privacy.audit import Actor, blind
 from privacy.policy import decide
 
 
@@ -87,3 +98,70 @@ def content_for(viewer: Actor, persons: list[Person], purpose: str | None,
 def notes_for(viewer: Actor, person: Person, purpose: str | None, context: str | None = None) -> ContentView:
     """One person's content as ``viewer`` may see it for ``purpose``."""
     return content_for(viewer, [person], purpose, context)[person.id]
+
+
+# --- the plan (1gezin1plan) -------------------------------------------------------------
+
+@dataclass
+class PlanContent:
+    """What one viewer may see of a family's plan for one purpose. The plan's frame —
+    status, dates, the zorgcoördinator and whom to call — is "that" and always present;
+    each written piece is disclosed per (category, owning organisation) by the gate."""
+
+    purpose: str | None
+    family_view: str | None = None
+    strengths: str | None = None
+    goals: list[PlanGoal] = field(default_factory=list)
+    concerns: list[PlanConcern] = field(default_factory=list)
+    actions: list[PlanAction] = field(default_factory=list)
+    network: list[NetworkMember] = field(default_factory=list)
+    withheld: list[str] = field(default_factory=list)
+
+
+def plan_content(viewer: Actor, plan: Plan, purpose: str | None, context: str | None = None) -> PlanContent:
+    """The plan's content as ``viewer`` may see it: one decision per (category, owner)."""
+    members = db.session.scalars(select(FamilyMember.person_id).where(FamilyMember.family_id == plan.family_id))
+    subjects = [blind("person", person_id) for person_id in members]
+    goals = db.session.scalars(select(PlanGoal).where(PlanGoal.plan_id == plan.id).order_by(PlanGoal.created_at)).all()
+    concerns = db.session.scalars(select(PlanConcern).where(PlanConcern.plan_id == plan.id)
+                                  .order_by(PlanConcern.created_at)).all()
+    actions = db.session.scalars(select(PlanAction).where(PlanAction.plan_id == plan.id)
+                                 .order_by(PlanAction.due, PlanAction.created_at)).all()
+    network = db.session.scalars(select(NetworkMember).where(NetworkMember.plan_id == plan.id)).all()
+    pieces: list[tuple[str, object, object]] = [("plan", plan.organisation_id, plan)]
+    pieces += [("plan", g.organisation_id, g) for g in goals] + [("plan", plan.organisation_id, m) for m in network]
+    pieces += [(c.category, c.organisation_id, c) for c in concerns]
+    # An action assigned to an organisation is that organisation's to see, as is its author's.
+    pieces += [("plan", a.owner_org_id or a.organisation_id, a) for a in actions]
+    groups: dict[tuple[str, object], list[object]] = defaultdict(list)
+    for category, owner, piece in pieces:
+        groups[(category, owner)].append(piece)
+    allowed = {key: decide(viewer, subjects=[blind("family", plan.family_id), *subjects], category=key[0],
+                           purpose=purpose, object_type="plan", object_id=plan.id, owner_org_id=key[1],
+                           meta={"pieces": len(items)} | ({"context": context} if context else {})).allowed
+               for key, items in groups.items()}
+    view = PlanContent(purpose)
+    orgs = {o.id: o for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(
+        [owner for _, owner in groups])))}
+    for (category, owner), items in groups.items():
+        if not allowed[(category, owner)]:
+            line = contact_line(orgs[owner], None)
+            if line not in view.withheld:
+                view.withheld.append(line)
+            continue
+        for piece in items:
+            _place(view, piece)
+    return view
+
+
+def _place(view: PlanContent, piece: object) -> None:
+    if isinstance(piece, Plan):
+        view.family_view, view.strengths = piece.family_view, piece.strengths
+    elif isinstance(piece, PlanGoal):
+        view.goals.append(piece)
+    elif isinstance(piece, PlanConcern):
+        view.concerns.append(piece)
+    elif isinstance(piece, PlanAction):
+        view.actions.append(piece)
+    elif isinstance(piece, NetworkMember):
+        view.network.append(piece)

@@ -52,7 +52,8 @@ PURPOSES = {"signalering": "Signalering", "procesregie": "Procesregie",
             "strafrechtelijke_aanpak": "Strafrechtelijke aanpak", "nazorg": "Nazorg"}
 CATEGORIES = {"betrokkenheid": ("Betrokkenheid", False, False), "zorgen": ("Zorgen en hulpvraag", False, False),
               "gezondheid": ("Gezondheid", True, False), "strafrechtelijk": ("Strafrechtelijk", False, True),
-              "school": ("School en leerplicht", False, False), "wonen": ("Wonen", False, False)}
+              "school": ("School en leerplicht", False, False), "wonen": ("Wonen", False, False),
+              "plan": ("Plan en acties", False, False)}
 
 
 def make_covenant(*orgs: Organisation, rules: list[RuleSpec] | None = None, version: str | None = None,

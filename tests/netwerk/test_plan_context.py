@@ -35,3 +35,52 @@ def test_the_plan_gives_procesregie_to_its_coordinator_and_nobody_else(app):
     plan.status = "afgesloten"
     db.session.commit()
     assert purposes(coordinator) == []
+
+
+def test_plan_content_is_disclosed_per_category_and_owner(app):
+    """The plan's own pieces are category "plan"; a concern keeps its own category. The
+    police, allowed "plan" for procesregie but not "gezondheid", sees goals and actions but
+    not the health concern, which is said in "that" terms; every piece group is audited."""
+    from sqlalchemy import select
+
+    from netwerk.content import plan_content
+    from netwerk.models import NetworkMember, PlanAction, PlanConcern, PlanGoal
+    from privacy.models import AuditEntry
+    from tests.factories import allow
+
+    cjg, police = make_org("CJG Inhoud", "cjg"), make_org("Politie Inhoud", "politie", "veiligheid")
+    make_covenant(cjg, police, rules=[allow(police, "plan", "procesregie")])
+    kid = ops.register_person(ops.PersonData("Lot", "Inhoud", date(2012, 5, 6)), SYSTEM, TODAY)
+    family = ops.compose_family([(kid, "kind")], SYSTEM)
+    writer, agent = make_user("deelnemer", org=cjg), make_user("deelnemer", org=police)
+    plan = Plan(family_id=family.id, organisation_id=cjg.id)
+    plan.family_view = "MARKER-VIEW"
+    db.session.add(plan)
+    db.session.flush()
+    goal = PlanGoal(plan_id=plan.id, domain="school", organisation_id=cjg.id, author_user_id=writer.id)
+    goal.text = "MARKER-GOAL"
+    concern = PlanConcern(plan_id=plan.id, domain="gezondheid", category="gezondheid", organisation_id=cjg.id,
+                          author_user_id=writer.id)
+    concern.text = "MARKER-HEALTH"
+    member = NetworkMember(plan_id=plan.id, kind="informeel")
+    member.name = "MARKER-OMA"
+    db.session.add_all([goal, concern, member])
+    db.session.flush()
+    action = PlanAction(plan_id=plan.id, goal_id=goal.id, owner_user_id=agent.id, owner_org_id=police.id,
+                        due=TODAY, organisation_id=cjg.id, created_by_user_id=writer.id)
+    action.what, action.done_when = "MARKER-ACTION", "MARKER-DONE"
+    db.session.add(action)
+    db.session.commit()
+
+    seen = plan_content(actor_for(agent, "deelnemer"), plan, "procesregie")
+    assert seen.family_view == "MARKER-VIEW" and [g.text for g in seen.goals] == ["MARKER-GOAL"]
+    assert [a.what for a in seen.actions] == ["MARKER-ACTION"] and [m.name for m in seen.network] == ["MARKER-OMA"]
+    assert seen.concerns == [] and seen.withheld == ["Er is informatie bij CJG Inhoud — neem contact op via "
+                                                     f"{cjg.phone or cjg.email or 'de organisatie'}."]
+    none = plan_content(actor_for(agent, "deelnemer"), plan, None)
+    assert [a.what for a in none.actions] == ["MARKER-ACTION"]  # assigned to the police: its own
+    assert none.goals == [] and none.family_view is None
+    db.session.commit()
+    reads = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "content.read",
+                                                        AuditEntry.object_type == "plan")).all()
+    assert len(reads) == 6 and all("MARKER" not in str(e.meta) for e in reads)
