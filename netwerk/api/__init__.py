@@ -8,7 +8,7 @@ answers exactly like one that does not exist, and content comes only through the
 privacy gate (``netwerk.content``).
 """
 
-from netwerk.api import account, persons  # noqa: F401  (registers their endpoints)
+from netwerk.api import account, persons, plans  # noqa: F401  (registers their endpoints)
 from netwerk.api.core import ENDPOINTS, bp, openapi_document
 
 __all__ = ["ENDPOINTS", "bp", "openapi_document"]

@@ -74,6 +74,7 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "person_id": {"type": "string", "format": "uuid"},
     "family_id": {"type": "string", "format": "uuid"},
     "match_id": {"type": "string", "format": "uuid"},
+    "action_id": {"type": "string", "format": "uuid"},
     "consent_id": {"type": "integer", "minimum": 1},
 }
 
