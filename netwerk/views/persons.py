@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -40,6 +42,7 @@ from privacy.operations import ConsentSpec
 from privacy.queries import covenant_in_force, labels
 
 bp = Blueprint("persons", __name__)
+T = TypeVar("T")
 
 
 def _actor() -> Actor:
@@ -68,6 +71,24 @@ def _identity(form: IdentityForm) -> ops.PersonData:
                           safety_flag=bool(form.safety_flag.data))
 
 
+def _identifying(form: IdentityForm, call: Callable[[str | None], T]) -> tuple[T | None, list[Person]]:
+    """Run an operation that identifies a person. Whatever the outcome the look-up stays
+    counted (the operation undid everything else in its savepoint), so it is committed;
+    a refusal lands on the form, a same-name warning returns the candidates."""
+    try:
+        result = call(form.choice.data or None)
+    except ops.DuplicatePerson as exc:
+        db.session.commit()
+        form.form_errors.append(exc.message)
+        return None, exc.candidates
+    except ops.OperationError as exc:
+        db.session.commit()
+        refused(form, exc)
+        return None, []
+    db.session.commit()
+    return result, []
+
+
 @bp.route("/personen")
 @permission_required("persons.work")
 def index() -> str:
@@ -87,17 +108,9 @@ def report() -> Page:
     if form.validate_on_submit():
         data = ops.InvolvementData(current_user.organisation_id, form.contact_name.data, form.contact_email.data,
                                    form.start_date.data, form.contact_phone.data or None, form.end_date.data)
-        try:
-            involvement = ops.report_involvement(_identity(form), data, _actor(), utcnow(), form.choice.data or None)
-        except ops.DuplicatePerson as exc:
-            db.session.commit()  # the look-up is counted
-            candidates = exc.candidates
-            form.form_errors.append(exc.message)
-        except ops.OperationError as exc:
-            db.session.commit()
-            refused(form, exc)
-        else:
-            db.session.commit()
+        involvement, candidates = _identifying(form, lambda choice: ops.report_involvement(
+            _identity(form), data, _actor(), utcnow(), choice))
+        if involvement is not None:
             flash("Betrokkenheid gemeld.", "success")
             return redirect(url_for("persons.show", person_id=involvement.person_id))
     return render_template("persons/report.html", form=form, candidates=candidates, new_person=ops.NEW_PERSON), \
@@ -161,18 +174,9 @@ def add_member(person_id: str) -> Page:
     form = MemberForm()
     candidates = []
     if form.validate_on_submit():
-        try:
-            ops.add_household_member(person, form.anchor_relation.data, _identity(form), form.relation.data,
-                                     _actor(), utcnow(), form.choice.data or None)
-        except ops.DuplicatePerson as exc:
-            db.session.commit()
-            candidates = exc.candidates
-            form.form_errors.append(exc.message)
-        except ops.OperationError as exc:
-            db.session.commit()
-            refused(form, exc)
-        else:
-            db.session.commit()
+        family, candidates = _identifying(form, lambda choice: ops.add_household_member(
+            person, form.anchor_relation.data, _identity(form), form.relation.data, _actor(), utcnow(), choice))
+        if family is not None:
             flash("Gezinslid toegevoegd.", "success")
             return redirect(url_for("persons.show", person_id=person.id))
     return render_template("persons/member.html", form=form, person=person, candidates=candidates,
