@@ -240,3 +240,63 @@ class AcknowledgeForm(StrictForm):
     regievoerder_org_id = SelectField("Regievoerder", choices=[])
     afgestemd_on = date_field("Afgestemd op", required=False)
     submit = SubmitField("Opslaan")
+
+
+# --- 1gezin1plan: the plan page (netwerk/views/plans.py) ----------------------------------
+
+PLAN_AGREEMENT_LABELS = {"": "Nog niet", "ouder": "Ouder(s)", "jongere": "Jongere",
+                         "ouder_en_jongere": "Ouder(s) én jongere"}
+
+
+class PlanStartForm(StrictForm):
+    coordinator = SelectField("Zorgcoördinator", choices=[])
+    submit = SubmitField("Plan starten")
+
+
+class PlanEditForm(StrictForm):
+    family_view = TextAreaField("De visie van het gezin, in hun eigen woorden",
+                                validators=[Optional(), _length(5000), NoControlCharacters()])
+    strengths = TextAreaField("Krachten", validators=[Optional(), _length(5000), NoControlCharacters()])
+    next_evaluation = date_field("Volgende evaluatie", required=False)
+    family_agreement_required = BooleanField("Acties vragen akkoord van het gezin")
+    version = HiddenField()
+    submit = SubmitField("Plan opslaan")
+
+
+class GoalForm(StrictForm):
+    domain = SelectField("Leefgebied", choices=[])
+    text = TextAreaField("Doel", validators=[DataRequired(REQUIRED), _length(2000), NoControlCharacters()])
+    submit = SubmitField("Doel toevoegen")
+
+
+class ConcernForm(StrictForm):
+    domain = SelectField("Leefgebied", choices=[])
+    category = SelectField("Categorie (convenant)", choices=[])
+    text = TextAreaField("Zorg", validators=[DataRequired(REQUIRED), _length(2000), NoControlCharacters()])
+    submit = SubmitField("Zorg toevoegen")
+
+
+class NetworkMemberForm(StrictForm):
+    kind = SelectField("Soort", choices=[])
+    name = text("Naam", 200)
+    role = text("Rol in het plan", 500, required=False)
+    organisation_id = SelectField("Organisatie (bij een professional)", choices=[], validate_choice=True)
+    submit = SubmitField("Aan het netwerk toevoegen")
+
+
+class ActionForm(StrictForm):
+    goal_id = SelectField("Doel", choices=[])
+    what = TextAreaField("Wat precies", validators=[DataRequired(REQUIRED), _length(2000)])
+    done_when = TextAreaField("Klaar als …", validators=[DataRequired(REQUIRED), _length(2000)])
+    owner = SelectField("Eigenaar", choices=[])
+    due = date_field("Uiterlijk op", required=False)
+    due_text = text("Of in woorden (bijv. \"binnen 2 weken\")", 100, required=False)
+    agreed_by = SelectField("Akkoord van het gezin gegeven door", choices=_choices(PLAN_AGREEMENT_LABELS))
+    agreed_on = date_field("Akkoord gegeven op", required=False)
+    submit = SubmitField("Actie toevoegen")
+
+
+class CoordinatorChangeForm(StrictForm):
+    coordinator = SelectField("Nieuwe zorgcoördinator", choices=[])
+    reason = TextAreaField("Reden van de overdracht", validators=[DataRequired(REQUIRED), _length(500, 5)])
+    submit = SubmitField("Overdragen")

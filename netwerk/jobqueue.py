@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 # in Redis, so however many processes tick, each period's job is queued once.
 PERIODIC: list[tuple[str, timedelta]] = [
     ("netwerk.jobs.expire_involvements", timedelta(days=1)),
+    ("netwerk.jobs.remind_actions", timedelta(days=1)),
 ]
 
 

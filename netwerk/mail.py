@@ -43,6 +43,17 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Beste {name},\n\nUw account in Netwerk is gedeactiveerd; u bent overal uitgelogd.\n\n"
         "Meer informatie: {link}",
     ),
+    # Mijn acties reminders (issue 4): the link only, never which action or family.
+    "action_due_soon": (
+        "Netwerk: een actie van u moet binnenkort klaar zijn",
+        "Beste {name},\n\nEen actie waarvan u eigenaar bent moet binnenkort klaar zijn.\n\n"
+        "Bekijken: {link}\n\nDit bericht bevat bewust geen namen of inhoud.",
+    ),
+    "action_overdue": (
+        "Netwerk: een actie van u is te laat",
+        "Beste {name},\n\nEen actie waarvan u eigenaar bent had al klaar moeten zijn. Werk de stand bij "
+        "of spreek een nieuwe datum af.\n\nBekijken: {link}\n\nDit bericht bevat bewust geen namen of inhoud.",
+    ),
 }
 
 

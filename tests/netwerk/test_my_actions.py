@@ -1,0 +1,246 @@
+"""Mijn acties (issue 4): a user's and their organisation's open actions across families,
+by due date with "te laat" and "binnenkort" marks, updated inline in one POST; the
+zorgcoördinator sees every action of their families (texts through the gate); reminders
+carry a link and no content, once per action, kind and day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import event, select, update
+
+from netwerk import operations as ops
+from netwerk import queries
+from netwerk.db import db
+from netwerk.jobqueue import PERIODIC
+from netwerk.jobs import remind_actions
+from netwerk.models import Family, Notification, Organisation, OutboxMail, User
+from netwerk.models.plans import ActionUpdate, Plan, PlanAction, PlanGoal
+from tests.conftest import csrf_token
+from tests.factories import make_covenant, make_org, make_user
+from tests.helpers import html, path_of
+from tests.netwerk.test_person_views import client_for
+from tests.netwerk.test_plans import DONE_WHEN, GOAL, TODAY, WHAT, actor, family_with
+
+EVALUATION = TODAY + timedelta(days=60)
+
+
+@dataclass
+class World:
+    cjg: Organisation
+    school: Organisation
+    coordinator: User
+    teacher: User  # owns the school's actions
+    colleague: User  # the teacher's colleague at the school
+    outsider: User
+    families: list[Family]
+    plans: list[Plan]
+    goals: list[PlanGoal]
+
+
+@pytest.fixture
+def world(app) -> World:
+    cjg, school = make_org("CJG Test", "cjg"), make_org("School Test", "leerplicht", "onderwijs")
+    other = make_org("Derde Test", "jongerenwerk")
+    make_covenant(cjg, school, other)  # no rule: another organisation's plan texts stay withheld
+    coordinator = make_user(org=cjg, name="Sanne de Vries")
+    teacher, colleague = make_user(org=school, name="Piet Bakker"), make_user(org=school, name="Juf Jet")
+    outsider = make_user(org=other, name="Ali Yilmaz")
+    families, plans, goals = [], [], []
+    for _ in range(2):
+        family = family_with(cjg, school)
+        plan = ops.start_plan(family, coordinator, actor(coordinator), TODAY)
+        goals.append(ops.add_goal(plan, "gezondheid", GOAL, coordinator, actor(coordinator)))
+        families.append(family)
+        plans.append(plan)
+    db.session.commit()
+    return World(cjg, school, coordinator, teacher, colleague, outsider, families, plans, goals)
+
+
+def add(w: World, index: int, owner: User, due_in: int = 14, what: str = WHAT) -> PlanAction:
+    action, _ = ops.add_action(w.plans[index], goal_id=w.goals[index].id, what=what, done_when=DONE_WHEN,
+                               owner_user=owner, owner_member=None, due=TODAY + timedelta(days=14), due_text=None,
+                               agreed_by=None, agreed_on=None, actor=actor(w.coordinator), today=TODAY)
+    if due_in != 14:  # past or near dates: set directly, as time passing would
+        db.session.execute(update(PlanAction).where(PlanAction.id == action.id)
+                           .values(due=TODAY + timedelta(days=due_in)))
+    db.session.commit()
+    db.session.expire_all()
+    return action
+
+
+def form(action: PlanAction, **fields: str) -> dict[str, str]:
+    return {"version": str(action.version), "status": action.status, "failure_reason": "", "progress": ""} | fields
+
+
+def test_the_page_lists_own_and_organisation_actions_by_due_date_with_marks(app, world):
+    later = add(world, 0, world.teacher, 20, what="Piet belt de leerplichtambtenaar over het verzuim van Noor")
+    late = add(world, 1, world.teacher, -2, what="Piet stuurt het verzuimoverzicht naar moeder van Noor")
+    soon = add(world, 0, world.teacher, 0, what="Piet plant een gesprek met de mentor en moeder van Noor")
+    cjg_own = add(world, 1, world.coordinator, 10, what="Sanne bespreekt met moeder de slaaptips voor Noor")
+    for user in (world.teacher, world.colleague):
+        body = html(client_for(app, user).get("/mijn-acties"))
+        positions = [body.index(f'id="actie-{a.id}"') for a in (late, soon, later)]
+        assert positions == sorted(positions)
+        assert late.what in body and soon.what in body and later.what in body and DONE_WHEN in body
+        assert "te laat" in body and "binnenkort" in body
+        assert f'id="actie-{cjg_own.id}"' not in body and cjg_own.what not in body
+        assert world.families[0].pseudonym in body and "Mijn acties" in body
+    rows = queries.my_actions(world.teacher, TODAY)
+    assert [(r.action.id, r.overdue, r.due_soon) for r in rows] == [
+        (late.id, True, False), (soon.id, False, True), (later.id, False, False)]
+    assert {r.relation for r in rows} == {"eigen"}
+    assert {r.relation for r in queries.my_actions(world.colleague, TODAY)} == {"organisatie"}
+
+
+def test_the_coordinator_sees_every_action_with_other_texts_withheld(app, world):
+    school_action = add(world, 0, world.teacher, what="Piet belt de leerplichtambtenaar over het verzuim van Noor")
+    own = add(world, 1, world.coordinator, what="Sanne bespreekt met moeder de slaaptips voor Noor")
+    body = html(client_for(app, world.coordinator).get("/mijn-acties"))
+    assert f'id="actie-{school_action.id}"' in body and f'id="actie-{own.id}"' in body
+    assert own.what in body and school_action.what not in body
+    assert "Er is informatie bij School Test" in body and "als zorgcoördinator" in body
+
+
+def test_another_organisation_sees_nothing_and_gets_404(app, world):
+    action = add(world, 0, world.teacher)
+    client = client_for(app, world.outsider)
+    body = html(client.get("/mijn-acties"))
+    assert f"actie-{action.id}" not in body and WHAT not in body and "Geen openstaande acties" in body
+    token = csrf_token(client, "/mijn-acties")
+    response = client.post(f"/acties/{action.id}", data={"csrf_token": token, **form(action, status="bezig")})
+    assert response.status_code == 404
+    assert client.post("/acties/niet-een-id", data={"csrf_token": token}).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(PlanAction, action.id).status == "open"
+
+
+def test_status_and_progress_are_updated_in_one_post(app, world):
+    action = add(world, 0, world.teacher)
+    client = client_for(app, world.colleague)  # the owner's organisation may update it too
+    token = csrf_token(client, "/mijn-acties")
+    version = action.version
+    response = client.post(f"/acties/{action.id}", data={
+        "csrf_token": token, **form(action, status="bezig", progress="Eerste gesprek gevoerd")})
+    assert response.status_code == 302 and path_of(response) == "/mijn-acties"
+    db.session.expire_all()
+    fresh = db.session.get(PlanAction, action.id)
+    assert (fresh.status, fresh.version) == ("bezig", version + 1)
+    assert [u.text for u in db.session.scalars(select(ActionUpdate))] == ["Eerste gesprek gevoerd"]
+    assert "Actie bijgewerkt" in html(client.get("/mijn-acties"))
+
+
+def test_a_post_without_csrf_token_is_refused(app, world):
+    action = add(world, 0, world.teacher)
+    response = client_for(app, world.teacher).post(f"/acties/{action.id}", data=form(action, status="bezig"))
+    assert response.status_code == 400
+    db.session.expire_all()
+    assert db.session.get(PlanAction, action.id).status == "open"
+
+
+def test_a_stale_version_says_so_and_writes_nothing(app, world):
+    action = add(world, 0, world.teacher)
+    client = client_for(app, world.teacher)
+    token = csrf_token(client, "/mijn-acties")
+    stale = form(action, status="bezig", progress="Mijn oude stand")
+    version = action.version
+    first = client.post(f"/acties/{action.id}", data={"csrf_token": token, **form(action, status="bezig")})
+    assert first.status_code == 302
+    response = client.post(f"/acties/{action.id}", data={"csrf_token": token, **stale})
+    body = html(response)
+    assert response.status_code == 409 and "intussen bijgewerkt" in body
+    assert f'name="version" value="{version + 1}"' in body  # the current state is shown
+    db.session.expire_all()
+    assert db.session.get(PlanAction, action.id).version == version + 1
+    assert db.session.scalars(select(ActionUpdate)).all() == []
+
+
+def test_gereed_without_progress_gets_a_dutch_message(app, world):
+    action = add(world, 0, world.teacher)
+    client = client_for(app, world.teacher)
+    token = csrf_token(client, "/mijn-acties")
+    version = action.version
+    response = client.post(f"/acties/{action.id}", data={"csrf_token": token, **form(action, status="gereed")})
+    assert response.status_code == 422 and "Schrijf bij gereed kort wat er is bereikt." in html(response)
+    db.session.expire_all()
+    assert (db.session.get(PlanAction, action.id).status, db.session.get(PlanAction, action.id).version) == (
+        "open", version)
+
+
+def test_the_page_costs_the_same_statements_however_many_actions(app, world):
+    client = client_for(app, world.coordinator)
+
+    def statements() -> int:
+        count = 0
+        db.session.expire_all()  # the test shares the session: start each request from the same state
+
+        def tick(*args, **kwargs) -> None:
+            nonlocal count
+            count += 1
+
+        event.listen(db.engine, "before_cursor_execute", tick)
+        try:
+            assert client.get("/mijn-acties").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", tick)
+        return count
+
+    for n in range(4):
+        add(world, n % 2, (world.teacher, world.coordinator)[n // 2], 3 + n)
+    statements()  # warm: the compiled covenant is cached per process
+    few = statements()
+    for n in range(8):
+        add(world, n % 2, (world.teacher, world.coordinator)[n % 4 // 2], 10 + n)
+    assert statements() == few
+    assert len(queries.my_actions(world.coordinator, TODAY)) == 12
+
+
+def test_reminders_are_due_soon_and_overdue_with_a_link_and_no_content(app, world):
+    late = add(world, 0, world.teacher, -1)
+    soon = add(world, 1, world.teacher, 0)
+    add(world, 0, world.coordinator, 40)  # far away: no reminder
+    assert remind_actions(TODAY.isoformat()) == 2
+    db.session.commit()
+    mails = db.session.scalars(select(OutboxMail).where(OutboxMail.kind.like("action_%"))
+                               .order_by(OutboxMail.kind)).all()
+    assert [(m.kind, m.recipient) for m in mails] == [
+        ("action_due_soon", world.teacher.email), ("action_overdue", world.teacher.email)]
+    assert {m.dedupe_key for m in mails} == {f"action_overdue:{late.id.hex}:{TODAY.isoformat()}",
+                                             f"action_due_soon:{soon.id.hex}:{TODAY.isoformat()}"}
+    for mail in mails:
+        assert "http://netwerk.test/mijn-acties" in mail.body
+        text = mail.subject + mail.body
+        assert WHAT not in text and DONE_WHEN not in text and "Noor" not in text
+        assert world.families[0].pseudonym not in text and world.families[1].pseudonym not in text
+    notices = db.session.scalars(select(Notification).where(Notification.user_id == world.teacher.id)).all()
+    assert sorted(n.kind for n in notices) == ["action_due_soon", "action_overdue"]
+    assert {n.link for n in notices} == {"/mijn-acties"}
+    client_for(app, world.teacher).get("/mijn-acties")  # reading the page reads its notices
+    db.session.expire_all()
+    assert all(n.read_at is not None for n in db.session.scalars(select(Notification).where(
+        Notification.user_id == world.teacher.id)))
+    assert remind_actions(TODAY.isoformat()) == 0  # a second run on the same day queues nothing
+    db.session.commit()
+    assert len(db.session.scalars(select(OutboxMail).where(OutboxMail.kind.like("action_%"))).all()) == 2
+    # a finished action gets no reminder the next day
+    db.session.execute(update(PlanAction).where(PlanAction.id == late.id).values(status="vervallen"))
+    db.session.commit()
+    tomorrow = TODAY + timedelta(days=1)
+    assert remind_actions(tomorrow.isoformat()) == 1
+    db.session.commit()
+
+
+def test_working_days_skip_the_weekend(app):
+    friday = date(2026, 11, 20)
+    assert friday.weekday() == 4
+    assert queries.add_working_days(friday, 3) == date(2026, 11, 25)  # Mon, Tue, Wed
+    assert queries.add_working_days(date(2026, 11, 16), 3) == date(2026, 11, 19)  # Monday → Thursday
+    assert queries.due_soon_until(friday) == date(2026, 11, 25)
+    app.config["ACTION_DUE_SOON_WORKING_DAYS"] = 1
+    assert queries.due_soon_until(friday) == date(2026, 11, 23)
+
+
+def test_the_reminder_job_runs_daily(app):
+    assert ("netwerk.jobs.remind_actions", timedelta(days=1)) in PERIODIC
