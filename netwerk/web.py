@@ -15,9 +15,13 @@ from flask import Flask, abort, g, redirect, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from netwerk.auth import is_api_request, two_factor_required
+from netwerk import access
+from netwerk.auth import current_actor, is_api_request, two_factor_required
 from netwerk.db import db
+from netwerk.models import Family, Person
+from netwerk.operations.plans import involved_org_ids
 from netwerk.policy import may
+from privacy.audit import Actor
 
 if TYPE_CHECKING:
     from netwerk.operations import OperationError
@@ -79,3 +83,37 @@ def refused(form: Any, exc: OperationError) -> None:
         field.errors = [*field.errors, exc.message]
     else:
         form.form_errors.append(exc.message)
+
+
+# --- the "that" layer's access checks, shared by the HTML views and the API ---------------
+# One place decides whether a person or household exists for the current user; everywhere
+# else an invisible one answers exactly like one that does not exist (the same 404).
+
+def work_actor() -> Actor:
+    """The audit actor in the role the user works on persons in (never beheerder)."""
+    return current_actor(access.work_role(current_user))
+
+
+def visible_person(person_id: str) -> tuple[Person, str]:
+    """The person and how the user's organisation knows them ("betrokken" or "gezin")."""
+    person = load_or_404(Person, person_id)
+    relation = access.person_relation(current_user.organisation_id, person.id)
+    if relation is None:
+        abort(404)
+    return person, relation
+
+
+def own_person(person_id: str) -> Person:
+    """A person the user's organisation is itself involved with."""
+    person, relation = visible_person(person_id)
+    if relation != "betrokken":
+        abort(404)
+    return person
+
+
+def visible_family(family_id: str) -> Family:
+    """A household in which the user's organisation is involved with a member."""
+    family = load_or_404(Family, family_id)
+    if current_user.organisation_id not in involved_org_ids(family.id):
+        abort(404)
+    return family

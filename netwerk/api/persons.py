@@ -17,13 +17,11 @@ from pydantic_core import PydanticCustomError
 from netwerk import access, queries
 from netwerk import operations as ops
 from netwerk.api.core import StrictModel, endpoint, respond
-from netwerk.auth import current_actor
 from netwerk.content import notes_for
 from netwerk.db import db, utcnow
 from netwerk.errors import api_error
-from netwerk.models import RELATIONS, Family, Involvement, Match, Person
-from netwerk.web import load_or_404
-from privacy.audit import Actor
+from netwerk.models import RELATIONS, Family, Involvement, Match
+from netwerk.web import load_or_404, own_person, visible_person, work_actor
 from privacy.models import CONSENT_FORMS, CONSENT_GIVERS, CONSENT_STEPS, Consent
 from privacy.operations import ConsentSpec
 
@@ -256,26 +254,6 @@ class MatchList(StrictModel):
     matches: list[MatchOut]
 
 
-def _actor() -> Actor:
-    return current_actor(access.work_role(current_user))
-
-
-def _visible(person_id: str) -> tuple[Person, str]:
-    """The person and how the caller's organisation knows them; 404 as for no one at all."""
-    person = load_or_404(Person, person_id)
-    relation = access.person_relation(current_user.organisation_id, person.id)
-    if relation is None:
-        abort(404)
-    return person, relation
-
-
-def _own(person_id: str) -> Person:
-    person, relation = _visible(person_id)
-    if relation != "betrokken":
-        abort(404)
-    return person
-
-
 def _refused(exc: ops.OperationError, fields: dict[str, str] | None = None) -> Response:
     """An operation's refusal as a 422, on the request field it names (``fields``, if given,
     maps the operation's field names to the request's; a name missing there is not one)."""
@@ -333,7 +311,7 @@ def report_involvement(body: InvolvementIn) -> Response:
     data = ops.InvolvementData(current_user.organisation_id, body.contact_name, body.contact_email, body.start_date,
                                body.contact_phone or None, body.end_date)
     try:
-        involvement = ops.report_involvement(identity, data, _actor(), utcnow(), body.choice or None)
+        involvement = ops.report_involvement(identity, data, work_actor(), utcnow(), body.choice or None)
     except ops.DuplicatePerson as exc:
         db.session.commit()  # the look-up stays counted; the savepoint has undone the rest
         return respond(DuplicateResponse(error=DuplicateBody(code="mogelijk_dubbel", message=exc.message, candidates=[
@@ -350,7 +328,7 @@ def report_involvement(body: InvolvementIn) -> Response:
 @endpoint("/persons/{person_id}", "GET", "Een persoon op het niveau van dat: wie is betrokken en wie belt u",
           response_model=PersonDetail, permission=WORK)
 def show_person(person_id: str) -> Response:
-    person, relation = _visible(person_id)
+    person, relation = visible_person(person_id)
     own = relation == "betrokken"
     family, _ = queries.household(person.id, current_user.organisation_id)
     return respond(PersonDetail(
@@ -372,8 +350,8 @@ NO_CONTEXT = ("Voor dit doel geeft de context (plan, overleg of match) u geen to
           "De inhoud over een persoon, zoals het convenant die u voor het doel toont",
           query_model=NotesQuery, response_model=NotesResponse, permission=WORK)
 def read_notes(person_id: str, query: NotesQuery) -> Response:
-    person, _ = _visible(person_id)
-    actor = _actor()
+    person, _ = visible_person(person_id)
+    actor = work_actor()
     chosen = access.choose_purpose(access.purposes_for(actor, person.id, utcnow()), query.purpose or None)
     if query.purpose and chosen is None:
         return api_error(403, NO_CONTEXT, "doel_zonder_context")
@@ -389,9 +367,9 @@ def read_notes(person_id: str, query: NotesQuery) -> Response:
           "Leg een notitie vast bij een persoon bij wie uw organisatie betrokken is",
           request_model=NoteIn, response_model=Created, status=201, permission=WORK)
 def add_note(person_id: str, body: NoteIn) -> Response:
-    person = _own(person_id)
+    person = own_person(person_id)
     try:
-        note = ops.add_note(person, current_user, body.category, body.text, _actor(), utcnow().date())
+        note = ops.add_note(person, current_user, body.category, body.text, work_actor(), utcnow().date())
     except ops.OperationError as exc:
         db.session.rollback()
         return _refused(exc)
@@ -403,9 +381,9 @@ def add_note(person_id: str, body: NoteIn) -> Response:
           "Noodtoegang: kies een doel met een reden; de privacy officer beoordeelt dit",
           request_model=EmergencyIn, response_model=EmergencyCreated, status=201, permission=WORK)
 def emergency_access(person_id: str, body: EmergencyIn) -> Response:
-    person, _ = _visible(person_id)
+    person, _ = visible_person(person_id)
     try:
-        claim = ops.claim_purpose(person, body.purpose, body.reason, _actor(), utcnow())
+        claim = ops.claim_purpose(person, body.purpose, body.reason, work_actor(), utcnow())
     except ops.OperationError as exc:
         db.session.rollback()
         return _refused(exc)
@@ -416,7 +394,7 @@ def emergency_access(person_id: str, body: EmergencyIn) -> Response:
 @endpoint("/persons/{person_id}/consents", "POST", "Leg een stap van instemming vast",
           request_model=ConsentIn, response_model=Created, status=201, permission=WORK)
 def record_consent(person_id: str, body: ConsentIn) -> Response:
-    person = _own(person_id)
+    person = own_person(person_id)
     if body.step == "delen_met_organisatie" and str(body.organisation_id) not in {
             c.value for c in queries.organisation_choices()}:
         message = "Kies de organisatie waarmee gedeeld mag worden."
@@ -424,7 +402,7 @@ def record_consent(person_id: str, body: ConsentIn) -> Response:
     spec = ConsentSpec(step=body.step, given_by=body.given_by, form=body.form, given_on=body.given_on,
                        organisation_id=body.organisation_id)
     try:
-        consent = ops.record_consent(person, spec, _actor(), utcnow().date())
+        consent = ops.record_consent(person, spec, work_actor(), utcnow().date())
     except ops.OperationError as exc:
         db.session.rollback()
         return _refused(exc)
@@ -437,7 +415,7 @@ def record_consent(person_id: str, body: ConsentIn) -> Response:
           "Trek een instemming in; dit geldt direct voor elke volgende beslissing", status=204,
           permission=WORK, errors=(409, 422))
 def withdraw(person_id: str, consent_id: str) -> Response | tuple[str, int]:
-    person = _own(person_id)
+    person = own_person(person_id)
     valid = consent_id.isascii() and consent_id.isdigit() and len(consent_id) < 10  # else: no such row
     row = db.session.get(Consent, int(consent_id)) if valid else None
     if row is None or row.person_id != person.id:
@@ -445,7 +423,7 @@ def withdraw(person_id: str, consent_id: str) -> Response | tuple[str, int]:
     if row.withdrawn_on is not None:
         return api_error(409, "Deze instemming is al ingetrokken.", "al_ingetrokken")
     try:
-        ops.withdraw_person_consent(row, _actor(), utcnow().date())
+        ops.withdraw_person_consent(row, work_actor(), utcnow().date())
     except ops.OperationError as exc:
         db.session.rollback()
         return _refused(exc)
@@ -500,7 +478,7 @@ def acknowledge(match_id: str, body: AcknowledgementIn) -> Response:
     match = _mine(match_id)
     ack = ops.Acknowledgement(body.contact_made_on, body.regievoerder_org_id, body.afgestemd_on)
     try:
-        ops.acknowledge_match(match, ack, _actor(), utcnow().date())
+        ops.acknowledge_match(match, ack, work_actor(), utcnow().date())
     except ops.OperationError as exc:
         db.session.rollback()
         return _refused(exc)

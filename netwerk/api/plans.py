@@ -23,7 +23,7 @@ from sqlalchemy import or_, select
 from netwerk import access
 from netwerk import operations as ops
 from netwerk.api.core import StrictModel, endpoint, respond
-from netwerk.api.persons import WORK, Day, _actor, _refused, line, optional_line
+from netwerk.api.persons import WORK, Day, _refused, line, optional_line
 from netwerk.content import plan_content
 from netwerk.db import db, utcnow
 from netwerk.errors import api_error
@@ -36,8 +36,8 @@ from netwerk.models.plans import (
     Plan,
     PlanAction,
 )
-from netwerk.operations.plans import OWNER_REQUIRED, current_term, involved_org_ids
-from netwerk.web import load_or_404
+from netwerk.operations.plans import OWNER_REQUIRED, current_term
+from netwerk.web import load_or_404, visible_family, work_actor
 from privacy.audit import Actor, blind
 from privacy.policy import decide
 
@@ -162,15 +162,6 @@ class StaleResponse(StrictModel):
 
 # --- helpers ------------------------------------------------------------------------------
 
-def _visible_family(family_id: str) -> Family:
-    """The family, if the caller's organisation is involved with one of its members; else 404
-    exactly as for no family at all."""
-    family = load_or_404(Family, family_id)
-    if current_user.organisation_id not in involved_org_ids(family.id):
-        abort(404)
-    return family
-
-
 def _open_plan(family: Family) -> Plan:
     plan = db.session.scalar(select(Plan).where(Plan.family_id == family.id, Plan.status != "afgesloten"))
     if plan is None:
@@ -256,9 +247,9 @@ def _plan_purposes(actor: Actor, family: Family) -> list[access.PurposeContext]:
           "Het open plan van een gezin: het kader (dat) en de inhoud die het convenant u voor het doel toont",
           query_model=PlanQuery, response_model=PlanOut, permission=WORK)
 def show_plan(family_id: str, query: PlanQuery) -> Response:
-    family = _visible_family(family_id)
+    family = visible_family(family_id)
     plan = _open_plan(family)
-    actor = _actor()
+    actor = work_actor()
     chosen = access.choose_purpose(_plan_purposes(actor, family), query.purpose or None)
     if query.purpose and chosen is None:
         return api_error(403, NO_CONTEXT, "doel_zonder_context")
@@ -292,7 +283,7 @@ ACTION_FIELDS = {"goal_id": "goal_id", "what": "what", "done_when": "done_when",
           request_model=ActionIn, response_model=ActionOut, status=201, permission=WORK,
           error_models=((422, SmartErrorResponse),))
 def add_action(family_id: str, body: ActionIn) -> Response:
-    family = _visible_family(family_id)
+    family = visible_family(family_id)
     plan = _open_plan(family)
     owner_user = db.session.get(User, body.owner_user_id) if body.owner_user_id else None
     owner_member = db.session.get(NetworkMember, body.owner_member_id) if body.owner_member_id else None
@@ -304,7 +295,7 @@ def add_action(family_id: str, body: ActionIn) -> Response:
         action, _ = ops.add_action(plan, goal_id=body.goal_id, what=body.what, done_when=body.done_when,
                                    owner_user=owner_user, owner_member=owner_member, due=body.due,
                                    due_text=body.due_text or None, agreed_by=body.agreed_by,
-                                   agreed_on=body.agreed_on, actor=_actor(), today=utcnow().date())
+                                   agreed_on=body.agreed_on, actor=work_actor(), today=utcnow().date())
     except ops.SmartRefused as exc:
         db.session.rollback()
         verdict = exc.verdict
@@ -337,7 +328,7 @@ def update_action(action_id: str, body: ActionPatch) -> Response:
     expected = _expected_version()
     if isinstance(expected, Response):
         return expected
-    actor = _actor()
+    actor = work_actor()
     try:
         ops.update_action(action, status=body.status, progress=body.progress, failure_reason=body.failure_reason,
                           due=body.due, expected_version=expected, actor=actor, today=utcnow().date())
@@ -368,7 +359,7 @@ def my_actions() -> Response:
                or_(PlanAction.owner_user_id == current_user.id, PlanAction.owner_member_id.in_(mine),
                    PlanAction.owner_org_id == current_user.organisation_id))
         .order_by(PlanAction.due, PlanAction.created_at)))
-    out = _actions_out(_actor(), actions, "mijn_acties") if actions else []
+    out = _actions_out(work_actor(), actions, "mijn_acties") if actions else []
     db.session.commit()  # the gate's audit entries
     return respond(ActionList(actions=out))
 

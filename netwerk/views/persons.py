@@ -19,7 +19,6 @@ from wtforms import SelectChoice
 
 from netwerk import access, queries
 from netwerk import operations as ops
-from netwerk.auth import current_actor
 from netwerk.content import content_for
 from netwerk.db import db, utcnow
 from netwerk.forms import (
@@ -35,33 +34,21 @@ from netwerk.forms import (
     ReportForm,
 )
 from netwerk.models import RELATIONS, Family, Involvement, Person
-from netwerk.web import Page, load_or_404, permission_required, refused
-from privacy.audit import Actor
+from netwerk.web import (
+    Page,
+    load_or_404,
+    own_person,
+    permission_required,
+    refused,
+    visible_person,
+    work_actor,
+)
 from privacy.models import Consent
 from privacy.operations import ConsentSpec
 from privacy.queries import covenant_in_force, labels
 
 bp = Blueprint("persons", __name__)
 T = TypeVar("T")
-
-
-def _actor() -> Actor:
-    return current_actor(access.work_role(current_user))
-
-
-def _visible(person_id: str) -> tuple[Person, str]:
-    person = load_or_404(Person, person_id)
-    relation = access.person_relation(current_user.organisation_id, person.id)
-    if relation is None:
-        abort(404)  # the same answer as for a person that does not exist
-    return person, relation
-
-
-def _own(person_id: str) -> Person:
-    person, relation = _visible(person_id)
-    if relation != "betrokken":
-        abort(404)
-    return person
 
 
 def _identity(form: IdentityForm) -> ops.PersonData:
@@ -109,7 +96,7 @@ def report() -> Page:
         data = ops.InvolvementData(current_user.organisation_id, form.contact_name.data, form.contact_email.data,
                                    form.start_date.data, form.contact_phone.data or None, form.end_date.data)
         involvement, candidates = _identifying(form, lambda choice: ops.report_involvement(
-            _identity(form), data, _actor(), utcnow(), choice))
+            _identity(form), data, work_actor(), utcnow(), choice))
         if involvement is not None:
             flash("Betrokkenheid gemeld.", "success")
             return redirect(url_for("persons.show", person_id=involvement.person_id))
@@ -120,8 +107,8 @@ def report() -> Page:
 @bp.route("/personen/<person_id>")
 @permission_required("persons.work")
 def show(person_id: str) -> str:
-    person, relation = _visible(person_id)
-    actor = _actor()
+    person, relation = visible_person(person_id)
+    actor = work_actor()
     contexts = access.purposes_for(actor, person.id, utcnow())
     chosen = access.choose_purpose(contexts, request.args.get("doel"))
     content = content_for(actor, [person], chosen.purpose if chosen else None,
@@ -150,7 +137,7 @@ def family(family_id: str) -> str:
     if anchor is None:
         abort(404)
     _, members = queries.household(anchor, org_id)
-    actor, now = _actor(), utcnow()
+    actor, now = work_actor(), utcnow()
     purposes = {m.person.id: access.choose_purpose(access.purposes_for(actor, m.person.id, now), None)
                 for m in members}
     # One content read per purpose context: members without a context see own content only.
@@ -170,12 +157,12 @@ def family(family_id: str) -> str:
 @bp.route("/personen/<person_id>/gezinslid", methods=["GET", "POST"])
 @permission_required("persons.work")
 def add_member(person_id: str) -> Page:
-    person = _own(person_id)
+    person = own_person(person_id)
     form = MemberForm()
     candidates = []
     if form.validate_on_submit():
         family, candidates = _identifying(form, lambda choice: ops.add_household_member(
-            person, form.anchor_relation.data, _identity(form), form.relation.data, _actor(), utcnow(), choice))
+            person, form.anchor_relation.data, _identity(form), form.relation.data, work_actor(), utcnow(), choice))
         if family is not None:
             flash("Gezinslid toegevoegd.", "success")
             return redirect(url_for("persons.show", person_id=person.id))
@@ -225,13 +212,13 @@ def _flash_errors(form: object) -> None:
 @bp.route("/personen/<person_id>/notities", methods=["POST"])
 @permission_required("persons.work")
 def add_note(person_id: str) -> Response:
-    person = _own(person_id)
+    person = own_person(person_id)
     form = _note_form()
     if not form.validate_on_submit():
         _flash_errors(form)
         return _back(person, "#inhoud")
     try:
-        ops.add_note(person, current_user, form.category.data, form.text.data, _actor(), utcnow().date())
+        ops.add_note(person, current_user, form.category.data, form.text.data, work_actor(), utcnow().date())
     except ops.OperationError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -244,13 +231,13 @@ def add_note(person_id: str) -> Response:
 @bp.route("/personen/<person_id>/noodtoegang", methods=["POST"])
 @permission_required("persons.work")
 def emergency(person_id: str) -> Response:
-    person, _ = _visible(person_id)
+    person, _ = visible_person(person_id)
     form = _emergency_form()
     if not form.validate_on_submit():
         _flash_errors(form)
         return _back(person, "#inhoud")
     try:
-        claim = ops.claim_purpose(person, form.purpose.data, form.reason.data, _actor(), utcnow())
+        claim = ops.claim_purpose(person, form.purpose.data, form.reason.data, work_actor(), utcnow())
     except ops.OperationError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -263,7 +250,7 @@ def emergency(person_id: str) -> Response:
 @bp.route("/personen/<person_id>/instemming", methods=["POST"])
 @permission_required("persons.work")
 def consent(person_id: str) -> Response:
-    person = _own(person_id)
+    person = own_person(person_id)
     form = _consent_form()
     if not form.validate_on_submit():
         _flash_errors(form)
@@ -276,7 +263,7 @@ def consent(person_id: str) -> Response:
                        given_on=form.given_on.data,
                        organisation_id=_uuid(org) if form.step.data == "delen_met_organisatie" else None)
     try:
-        ops.record_consent(person, spec, _actor(), utcnow().date())
+        ops.record_consent(person, spec, work_actor(), utcnow().date())
     except ops.OperationError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -293,7 +280,7 @@ def _uuid(value: str | None) -> uuid.UUID | None:
 @bp.route("/personen/<person_id>/instemming/<int:consent_id>/intrekken", methods=["POST"])
 @permission_required("persons.work")
 def withdraw(person_id: str, consent_id: int) -> Response:
-    person = _own(person_id)
+    person = own_person(person_id)
     ConfirmForm().validate_on_submit() or abort(400)
     row = db.session.get(Consent, consent_id)
     if row is None or row.person_id != person.id:
@@ -302,7 +289,7 @@ def withdraw(person_id: str, consent_id: int) -> Response:
         flash("Deze instemming is al ingetrokken.", "error")
         return _back(person, "#instemming")
     try:
-        ops.withdraw_person_consent(row, _actor(), utcnow().date())
+        ops.withdraw_person_consent(row, work_actor(), utcnow().date())
     except ops.OperationError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -315,13 +302,13 @@ def withdraw(person_id: str, consent_id: int) -> Response:
 @bp.route("/personen/<person_id>/betrokkenheid/<involvement_id>/beeindigen", methods=["POST"])
 @permission_required("persons.work")
 def end_involvement(person_id: str, involvement_id: str) -> Response:
-    person = _own(person_id)
+    person = own_person(person_id)
     ConfirmForm().validate_on_submit() or abort(400)
     involvement = load_or_404(Involvement, involvement_id)
     if involvement.person_id != person.id:
         abort(404)
     try:
-        ops.end_involvement(involvement, _actor(), utcnow().date())
+        ops.end_involvement(involvement, work_actor(), utcnow().date())
     except ops.OperationError as exc:
         db.session.rollback()
         flash(exc.message, "error")

@@ -20,7 +20,6 @@ from wtforms import SelectChoice
 
 from netwerk import access
 from netwerk import operations as ops
-from netwerk.auth import current_actor
 from netwerk.content import plan_content
 from netwerk.db import db, utcnow
 from netwerk.forms import (
@@ -43,26 +42,18 @@ from netwerk.models.plans import (
     Plan,
 )
 from netwerk.operations.plans import NOT_ELIGIBLE, current_term, involved_org_ids
-from netwerk.web import Page, load_or_404, permission_required, refused
-from privacy.audit import Actor
+from netwerk.web import (
+    Page,
+    permission_required,
+    refused,
+    visible_family,
+    work_actor,
+)
 from privacy.queries import covenant_in_force, labels
 
 bp = Blueprint("plans", __name__)
 
 STALE_MESSAGE = "Iemand anders heeft dit plan intussen gewijzigd; u ziet nu de nieuwe stand."
-
-
-def _actor() -> Actor:
-    return current_actor(access.work_role(current_user))
-
-
-def _family(family_id: str) -> Family:
-    """The family, if the viewer's organisation is involved with one of its members."""
-    family = load_or_404(Family, family_id)
-    org_id = current_user.organisation_id
-    if not any(access.person_relation(org_id, m.person_id) == "betrokken" for m in family.members):
-        abort(404)  # the same answer as for a family that does not exist
-    return family
 
 
 def _open_plan(family: Family) -> Plan | None:
@@ -160,7 +151,7 @@ def _page(family: Family, status: int = 200, **forms: Any) -> tuple[str, int]:
     if plan is None:
         start = forms.get("start_form") or _start_form(family)
         return render_template("plans/start.html", family=family, form=start), status
-    actor, now = _actor(), utcnow()
+    actor, now = work_actor(), utcnow()
     org_id = current_user.organisation_id
     visible = {m.person_id for m in family.members if access.person_relation(org_id, m.person_id) is not None}
     found: dict[str, access.PurposeContext] = {}
@@ -202,20 +193,20 @@ def _uuid(value: str | None) -> uuid.UUID | None:
 @bp.route("/gezinnen/<family_id>/plan")
 @permission_required("persons.work")
 def show(family_id: str) -> Page:
-    return _page(_family(family_id))
+    return _page(visible_family(family_id))
 
 
 @bp.route("/gezinnen/<family_id>/plan/starten", methods=["POST"])
 @permission_required("persons.work")
 def start(family_id: str) -> Page:
-    family = _family(family_id)
+    family = visible_family(family_id)
     form = _start_form(family)
     if form.validate_on_submit():
         coordinator = db.session.get(User, _uuid(form.coordinator.data))
         try:
             if coordinator is None:
                 raise ops.OperationError(NOT_ELIGIBLE, field="coordinator")
-            ops.start_plan(family, coordinator, _actor(), utcnow().date())
+            ops.start_plan(family, coordinator, work_actor(), utcnow().date())
         except ops.OperationError as exc:
             db.session.rollback()
             refused(form, exc)
@@ -229,7 +220,7 @@ def start(family_id: str) -> Page:
 def _change(family_id: str, make: Callable[[Family, Plan], Any], act: Callable[[Any, Plan], object],
             key: str, done: str, anchor: str) -> Page:
     """Validate a plan form, call the operation; a refusal re-shows the page with 422."""
-    family = _family(family_id)
+    family = visible_family(family_id)
     plan = _plan_or_back(family)
     form = make(family, plan)
     if form.validate_on_submit():
@@ -248,7 +239,7 @@ def _change(family_id: str, make: Callable[[Family, Plan], Any], act: Callable[[
 @bp.route("/gezinnen/<family_id>/plan/bewerken", methods=["POST"])
 @permission_required("persons.work")
 def edit(family_id: str) -> Page:
-    family = _family(family_id)
+    family = visible_family(family_id)
     plan = _plan_or_back(family)
     form = PlanEditForm()
     if form.validate_on_submit():
@@ -260,7 +251,7 @@ def edit(family_id: str) -> Page:
             ops.update_plan(plan, family_view=form.family_view.data, strengths=form.strengths.data,
                             next_evaluation=form.next_evaluation.data,
                             family_agreement_required=bool(form.family_agreement_required.data),
-                            expected_version=expected, actor=_actor(), today=utcnow().date())
+                            expected_version=expected, actor=work_actor(), today=utcnow().date())
         except ops.StaleVersion:
             db.session.rollback()
             flash(STALE_MESSAGE, "error")
@@ -280,7 +271,7 @@ def edit(family_id: str) -> Page:
 @permission_required("persons.work")
 def add_goal(family_id: str) -> Page:
     return _change(family_id, lambda f, p: _goal_form(),
-                   lambda form, plan: ops.add_goal(plan, form.domain.data, form.text.data, current_user, _actor()),
+                   lambda form, plan: ops.add_goal(plan, form.domain.data, form.text.data, current_user, work_actor()),
                    "goal_form", "Doel toegevoegd.", "#doelen")
 
 
@@ -289,7 +280,7 @@ def add_goal(family_id: str) -> Page:
 def add_concern(family_id: str) -> Page:
     return _change(family_id, lambda f, p: _concern_form(),
                    lambda form, plan: ops.add_concern(plan, form.domain.data, form.category.data, form.text.data,
-                                                      current_user, _actor(), utcnow().date()),
+                                                      current_user, work_actor(), utcnow().date()),
                    "concern_form", "Zorg toegevoegd.", "#zorgen")
 
 
@@ -299,14 +290,14 @@ def add_member(family_id: str) -> Page:
     return _change(family_id, lambda f, p: _network_form(f),
                    lambda form, plan: ops.add_network_member(plan, form.kind.data, form.name.data,
                                                              form.role.data or None,
-                                                             _uuid(form.organisation_id.data), None, _actor()),
+                                                             _uuid(form.organisation_id.data), None, work_actor()),
                    "network_form", "Toegevoegd aan het netwerk.", "#netwerk")
 
 
 @bp.route("/gezinnen/<family_id>/plan/acties", methods=["POST"])
 @permission_required("persons.work")
 def add_action(family_id: str) -> Page:
-    family = _family(family_id)
+    family = visible_family(family_id)
     plan = _plan_or_back(family)
     form = _action_form(family, plan)
     advice: tuple = ()
@@ -319,7 +310,7 @@ def add_action(family_id: str) -> Page:
                 plan, goal_id=_uuid(form.goal_id.data), what=form.what.data or "", done_when=form.done_when.data or "",
                 owner_user=owner_user, owner_member=owner_member, due=form.due.data,
                 due_text=form.due_text.data or None, agreed_by=form.agreed_by.data or None,
-                agreed_on=form.agreed_on.data, actor=_actor(), today=utcnow().date())
+                agreed_on=form.agreed_on.data, actor=work_actor(), today=utcnow().date())
         except ops.SmartRefused as exc:
             db.session.rollback()
             for finding in exc.verdict.blocking:
@@ -348,11 +339,11 @@ def _refuse_field(form: ActionForm, name: str, message: str) -> None:
 @bp.route("/gezinnen/<family_id>/plan/vaststellen", methods=["POST"])
 @permission_required("persons.work")
 def adopt(family_id: str) -> Response:
-    family = _family(family_id)
+    family = visible_family(family_id)
     plan = _plan_or_back(family)
     ConfirmForm().validate_on_submit() or abort(400)
     try:
-        ops.adopt_plan(plan, "zorgcoordinator", _actor(), utcnow().date())
+        ops.adopt_plan(plan, "zorgcoordinator", work_actor(), utcnow().date())
     except ops.OperationError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -369,7 +360,7 @@ def change_coordinator(family_id: str) -> Page:
         new = db.session.get(User, _uuid(form.coordinator.data))
         if new is None:
             raise ops.OperationError(NOT_ELIGIBLE, field="coordinator")
-        return ops.change_coordinator(plan, new, form.reason.data, _actor(), utcnow().date())
+        return ops.change_coordinator(plan, new, form.reason.data, work_actor(), utcnow().date())
 
     return _change(family_id, lambda f, p: _coordinator_form(f), act, "coordinator_form",
                    "Zorgcoördinator overgedragen.", "#zorgcoordinator")
