@@ -165,3 +165,19 @@ def _plan_context(viewer: Actor, person_id: uuid.UUID, now: datetime) -> list[Pu
     )
     hit = db.session.scalar(select(Plan.id).where(Plan.id.in_(plans), on_plan).limit(1))
     return [PurposeContext("procesregie", "plan", "Betrokken bij het plan van het gezin")] if hit else []
+
+
+def family_purposes(viewer: Actor, person_ids: Iterable[uuid.UUID], now: datetime) -> list[PurposeContext]:
+    """The purposes for a household's plan. A context from the household (the plan, a match)
+    counts from any member; an emergency claim is made for one person, so it counts for
+    the whole household only when the viewer claimed that purpose for every member."""
+    per_person = [purposes_for(viewer, person_id, now) for person_id in person_ids]
+    found: dict[str, PurposeContext] = {}
+    for contexts in per_person:
+        for context in contexts:
+            if not context.emergency and (context.purpose not in found or found[context.purpose].emergency):
+                found[context.purpose] = context
+    claimed = [{c.purpose for c in contexts if c.emergency} for contexts in per_person]
+    for purpose in set.intersection(*claimed) if claimed else set():
+        found.setdefault(purpose, PurposeContext(purpose, "noodtoegang", "Noodtoegang (wordt beoordeeld)", True))
+    return sorted(found.values(), key=lambda c: (c.emergency, c.purpose))

@@ -232,13 +232,8 @@ def _expected_version() -> int | Response:
 
 def _plan_purposes(actor: Actor, family: Family) -> list[access.PurposeContext]:
     """The purposes the context gives for the family's plan: those of any of its members."""
-    found: dict[str, access.PurposeContext] = {}
-    now = utcnow()
-    for person_id in db.session.scalars(select(FamilyMember.person_id).where(FamilyMember.family_id == family.id)):
-        for context in access.purposes_for(actor, person_id, now):
-            if context.purpose not in found or (found[context.purpose].emergency and not context.emergency):
-                found[context.purpose] = context
-    return sorted(found.values(), key=lambda c: (c.emergency, c.purpose))
+    members = db.session.scalars(select(FamilyMember.person_id).where(FamilyMember.family_id == family.id))
+    return access.family_purposes(actor, list(members), utcnow())
 
 
 # --- endpoints ----------------------------------------------------------------------------

@@ -154,12 +154,7 @@ def _page(family: Family, status: int = 200, **forms: Any) -> tuple[str, int]:
     actor, now = work_actor(), utcnow()
     org_id = current_user.organisation_id
     visible = {m.person_id for m in family.members if access.person_relation(org_id, m.person_id) is not None}
-    found: dict[str, access.PurposeContext] = {}
-    for person_id in sorted(visible, key=str):
-        for context in access.purposes_for(actor, person_id, now):
-            if context.purpose not in found or (found[context.purpose].emergency and not context.emergency):
-                found[context.purpose] = context
-    contexts = sorted(found.values(), key=lambda c: (c.emergency, c.purpose))
+    contexts = access.family_purposes(actor, sorted(visible, key=str), now)
     requested = request.args.get("doel")
     chosen = access.choose_purpose(contexts, requested)
     content = plan_content(actor, plan, chosen.purpose if chosen else None, chosen.source if chosen else "plan")

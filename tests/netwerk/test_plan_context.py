@@ -84,3 +84,21 @@ def test_plan_content_is_disclosed_per_category_and_owner(app):
     reads = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "content.read",
                                                         AuditEntry.object_type == "plan")).all()
     assert len(reads) == 6 and all("MARKER" not in str(e.meta) for e in reads)
+
+
+def test_an_emergency_claim_opens_a_household_plan_only_when_made_for_every_member(app):
+    cjg, police = make_org("CJG Nood", "cjg"), make_org("Politie Nood", "politie", "veiligheid")
+    make_covenant(cjg, police)
+    kids = [ops.register_person(ops.PersonData(n, "Nood", date(2012, 1, 1 + i)), SYSTEM, TODAY)
+            for i, n in enumerate(("Ada", "Bo"))]
+    ops.compose_family([(kids[0], "kind"), (kids[1], "kind")], SYSTEM)
+    agent = make_user("deelnemer", org=police)
+    actor = actor_for(agent, "deelnemer")
+    reason = "Acute zorg over de veiligheid van de kinderen vannacht"
+    ops.claim_purpose(kids[0], "nazorg", reason, actor, utcnow())
+    db.session.commit()
+    ids = [k.id for k in kids]
+    assert access.family_purposes(actor, ids, utcnow()) == []
+    ops.claim_purpose(kids[1], "nazorg", reason, actor, utcnow())
+    db.session.commit()
+    assert [(c.purpose, c.emergency) for c in access.family_purposes(actor, ids, utcnow())] == [("nazorg", True)]
