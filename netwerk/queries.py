@@ -103,8 +103,14 @@ def household(person_id: uuid.UUID, org_id: uuid.UUID) -> tuple[Family | None, l
                                .options(selectinload(Family.members).selectinload(FamilyMember.person)))
     if family is None:
         return None, []
+    return family, visible_members(family, org_id)
+
+
+def visible_members(family: Family, org_id: uuid.UUID) -> list[PersonRow]:
+    """The members the organisation may know of (a flagged member reached only through the
+    household stays out of sight), with their relation in the household."""
     visible = set(db.session.scalars(access.visible_person_ids(org_id)))
-    return family, [PersonRow(m.person, m.relation) for m in family.members if m.person_id in visible]
+    return [PersonRow(m.person, m.relation) for m in family.members if m.person_id in visible]
 
 
 def consents_of(person_id: uuid.UUID) -> list[Consent]:

@@ -20,8 +20,8 @@ from netwerk.api.core import StrictModel, endpoint, respond
 from netwerk.content import notes_for
 from netwerk.db import db, utcnow
 from netwerk.errors import api_error
-from netwerk.models import RELATIONS, Family, Involvement, Match
-from netwerk.web import load_or_404, own_person, visible_person, work_actor
+from netwerk.models import RELATIONS, Involvement, Match
+from netwerk.web import load_or_404, own_person, visible_family, visible_person, work_actor
 from privacy.models import CONSENT_FORMS, CONSENT_GIVERS, CONSENT_STEPS, Consent
 from privacy.operations import ConsentSpec
 
@@ -434,13 +434,9 @@ def withdraw(person_id: str, consent_id: str) -> Response | tuple[str, int]:
 @endpoint("/families/{family_id}", "GET", "Een gezin: de leden die uw organisatie mag kennen en wie betrokken is",
           response_model=FamilyOut, permission=WORK)
 def show_family(family_id: str) -> Response:
-    family = load_or_404(Family, family_id)
+    family = visible_family(family_id)
     org_id = current_user.organisation_id
-    anchor = next((m.person_id for m in family.members
-                   if access.person_relation(org_id, m.person_id) == "betrokken"), None)
-    if anchor is None:
-        abort(404)
-    _, members = queries.household(anchor, org_id)
+    members = queries.visible_members(family, org_id)
     own = set(db.session.scalars(access.involved_person_ids(org_id)))
     involvements = queries.involvements_of([m.person.id for m in members])
     return respond(FamilyOut(id=str(family.id), pseudonym=family.pseudonym, members=[

@@ -33,13 +33,14 @@ from netwerk.forms import (
     NoteForm,
     ReportForm,
 )
-from netwerk.models import RELATIONS, Family, Involvement, Person
+from netwerk.models import RELATIONS, Involvement, Person
 from netwerk.web import (
     Page,
     load_or_404,
     own_person,
     permission_required,
     refused,
+    visible_family,
     visible_person,
     work_actor,
 )
@@ -130,13 +131,9 @@ def show(person_id: str) -> str:
 @bp.route("/gezinnen/<family_id>")
 @permission_required("persons.work")
 def family(family_id: str) -> str:
-    family = load_or_404(Family, family_id)
+    family = visible_family(family_id)
     org_id = current_user.organisation_id
-    anchor = next((m.person_id for m in family.members
-                   if access.person_relation(org_id, m.person_id) == "betrokken"), None)
-    if anchor is None:
-        abort(404)
-    _, members = queries.household(anchor, org_id)
+    members = queries.visible_members(family, org_id)
     actor, now = work_actor(), utcnow()
     purposes = {m.person.id: access.choose_purpose(access.purposes_for(actor, m.person.id, now), None)
                 for m in members}
