@@ -153,16 +153,40 @@ class LoginSession(db.Model):
     two_factor_done: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+TOKEN_KINDS = ("sessie", "persoonlijk")
+# What a personal token may reach; a session token (password + second factor, hours) may
+# reach everything its user may.
+TOKEN_SCOPES: dict[str, str] = {
+    "actions:read": "Acties lezen (Mijn acties)",
+    "actions:write": "Acties toevoegen en bijwerken",
+    "plan:read": "Plannen lezen",
+}
+
+
 class ApiToken(db.Model):
-    """An issued JWT, by its ``jti``, so it can be revoked before it expires."""
+    """An issued JWT, by its ``jti``, so it can be revoked before it expires. Session tokens
+    come from ``POST /auth/token``; personal tokens are created, named and scoped by their
+    user in the profile."""
 
     __tablename__ = "api_token"
+    __table_args__ = (CheckConstraint(enum_check("kind", TOKEN_KINDS), name="kind"),)
 
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"), index=True)
     issued_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    kind: Mapped[str] = mapped_column(String(16), default="sessie", server_default="sessie")
+    name: Mapped[str | None] = mapped_column(String(80))
+    scopes: Mapped[str | None] = mapped_column(String(200))  # space-separated; personal tokens only
+    last_used_at: Mapped[datetime | None]
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset((self.scopes or "").split())
+
+    def allows(self, scope: str) -> bool:
+        return self.kind == "sessie" or scope in self.scope_set
 
 
 class OutboxMail(UUIDPrimaryKey, db.Model):
