@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, abort, g, redirect, request, url_for
@@ -17,8 +18,10 @@ from werkzeug.wrappers import Response
 
 from netwerk import access
 from netwerk.auth import current_actor, is_api_request, two_factor_required
-from netwerk.db import db
+from netwerk.content import PlanContent, plan_content
+from netwerk.db import db, utcnow
 from netwerk.models import Family, Person
+from netwerk.models.plans import Plan
 from netwerk.operations.plans import involved_org_ids
 from netwerk.policy import may
 from privacy.audit import Actor
@@ -117,3 +120,26 @@ def visible_family(family_id: str) -> Family:
     if current_user.organisation_id not in involved_org_ids(family.id):
         abort(404)
     return family
+
+
+@dataclass(frozen=True)
+class PlanReading:
+    """A plan as the user may read it now: the purposes the context gives, the one chosen
+    (``?doel=``; None when the asked purpose is not given), and the content for it."""
+
+    contexts: list[access.PurposeContext]
+    chosen: access.PurposeContext | None
+    requested: str | None
+    content: PlanContent
+
+
+def read_plan(family: Family, plan: Plan) -> PlanReading:
+    """Read ``plan`` through the gate for the purpose the household's context gives. The
+    caller commits (the gate's audit entries) once it has rendered what it read."""
+    actor, org_id = work_actor(), current_user.organisation_id
+    visible = {m.person_id for m in family.members if access.person_relation(org_id, m.person_id) is not None}
+    contexts = access.family_purposes(actor, sorted(visible, key=str), utcnow())
+    requested = request.args.get("doel")
+    chosen = access.choose_purpose(contexts, requested)
+    content = plan_content(actor, plan, chosen.purpose if chosen else None, chosen.source if chosen else "plan")
+    return PlanReading(contexts, chosen, requested, content)

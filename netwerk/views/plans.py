@@ -12,15 +12,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from netwerk import access
 from netwerk import operations as ops
-from netwerk.content import plan_content
 from netwerk.db import db, utcnow
 from netwerk.forms import (
     ActionForm,
@@ -45,6 +43,7 @@ from netwerk.operations.plans import NOT_ELIGIBLE, current_term, involved_org_id
 from netwerk.web import (
     Page,
     permission_required,
+    read_plan,
     refused,
     visible_family,
     work_actor,
@@ -151,18 +150,13 @@ def _page(family: Family, status: int = 200, **forms: Any) -> tuple[str, int]:
     if plan is None:
         start = forms.get("start_form") or _start_form(family)
         return render_template("plans/start.html", family=family, form=start), status
-    actor, now = work_actor(), utcnow()
-    org_id = current_user.organisation_id
-    visible = {m.person_id for m in family.members if access.person_relation(org_id, m.person_id) is not None}
-    contexts = access.family_purposes(actor, sorted(visible, key=str), now)
-    requested = request.args.get("doel")
-    chosen = access.choose_purpose(contexts, requested)
-    content = plan_content(actor, plan, chosen.purpose if chosen else None, chosen.source if chosen else "plan")
+    reading = read_plan(family, plan)
     db.session.commit()  # the gate's audit entries
     term = current_term(plan)
     return render_template(
-        "plans/show.html", family=family, plan=plan, term=term, content=content, contexts=contexts, chosen=chosen,
-        requested=requested, plan_states=PLAN_STATES, action_states=ACTION_STATES, domains=LIFE_DOMAINS,
+        "plans/show.html", family=family, plan=plan, term=term, content=reading.content,
+        contexts=reading.contexts, chosen=reading.chosen, requested=reading.requested,
+        plan_states=PLAN_STATES, action_states=ACTION_STATES, domains=LIFE_DOMAINS,
         network_kinds=NETWORK_KINDS, category_labels=_category_labels(),
         is_coordinator=term is not None and term.user_id == current_user.id,
         edit_form=forms.get("edit_form") or _edit_form(plan), goal_form=forms.get("goal_form") or _goal_form(),
