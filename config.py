@@ -92,6 +92,10 @@ class Config:
     SESSION_IDLE_MINUTES: int = 30
     SESSION_ABSOLUTE_HOURS: int = 12
     API_TOKEN_HOURS: int = 8
+    # Personal API tokens (profile): the longest lifetime a user may choose, and how many
+    # unrevoked ones a user may hold.
+    PERSONAL_TOKEN_MAX_DAYS: int = 365
+    PERSONAL_TOKEN_MAX_ACTIVE: int = 10
     AUDIT_CHECKPOINT_EVERY: int = 1000
     MATCH_RESPONSE_DAYS: int = 10
     # Mijn acties and its reminders: an open action due within this many working days is "binnenkort".
@@ -183,6 +187,8 @@ def load_config(overrides: dict | None = None) -> Config:
     cfg.SESSION_IDLE_MINUTES = _int("NETWERK_SESSION_IDLE_MINUTES", cfg.SESSION_IDLE_MINUTES)
     cfg.SESSION_ABSOLUTE_HOURS = _int("NETWERK_SESSION_ABSOLUTE_HOURS", cfg.SESSION_ABSOLUTE_HOURS)
     cfg.API_TOKEN_HOURS = min(_int("NETWERK_API_TOKEN_HOURS", cfg.API_TOKEN_HOURS), 8)
+    cfg.PERSONAL_TOKEN_MAX_DAYS = min(_int("NETWERK_PERSONAL_TOKEN_MAX_DAYS", cfg.PERSONAL_TOKEN_MAX_DAYS), 365)
+    cfg.PERSONAL_TOKEN_MAX_ACTIVE = _int("NETWERK_PERSONAL_TOKEN_MAX_ACTIVE", cfg.PERSONAL_TOKEN_MAX_ACTIVE)
     cfg.AUDIT_CHECKPOINT_EVERY = _int("NETWERK_AUDIT_CHECKPOINT_EVERY", cfg.AUDIT_CHECKPOINT_EVERY)
     cfg.MATCH_RESPONSE_DAYS = _int("NETWERK_MATCH_RESPONSE_DAYS", cfg.MATCH_RESPONSE_DAYS)
     cfg.ACTION_DUE_SOON_WORKING_DAYS = _int("NETWERK_ACTION_DUE_SOON_WORKING_DAYS", cfg.ACTION_DUE_SOON_WORKING_DAYS)

@@ -25,7 +25,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from netwerk.models import ORG_DOMAINS, ORG_TYPES, RELATIONS, ROLES
+from netwerk.models import ORG_DOMAINS, ORG_TYPES, RELATIONS, ROLES, TOKEN_SCOPES
 from privacy.models import CONSENT_FORMS, CONSENT_GIVERS, CONSENT_STEPS
 
 REQUIRED = "Dit veld is verplicht."
@@ -142,6 +142,23 @@ class OrganisationForm(StrictForm):
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+class PersonalTokenForm(StrictForm):
+    """A personal API token: a name, what it may do, how long, confirmed with the password."""
+
+    name = text("Naam (bijvoorbeeld: telefoon of het systeem dat het token gebruikt)", 80)
+    scopes = MultiCheckboxField("Toegang", choices=_choices(TOKEN_SCOPES), validate_choice=True,
+                                validators=[DataRequired("Kies minstens één soort toegang.")])
+    days = SelectField("Geldig", choices=[], validate_choice=True)
+    password = PasswordField("Huidig wachtwoord", validators=[InputRequired(REQUIRED), _length(256)])
+    submit = SubmitField("Token maken")
+
+    def __init__(self, *args: object, days: tuple[int, ...] = (), **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.days.choices = [SelectChoice(str(d), f"{d} dagen") for d in days]
+        if days and self.days.data is None:
+            self.days.data = str(90 if 90 in days else days[-1])
 
 
 class UserForm(StrictForm):

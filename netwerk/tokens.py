@@ -43,9 +43,14 @@ def _key() -> bytes:
     return current_app.extensions["netwerk.master_keys"].jwt
 
 
-def issue(subject: str, lifetime: timedelta) -> IssuedToken:
+SESSION_TOKEN_LIMIT = timedelta(hours=8)
+
+
+def issue(subject: str, lifetime: timedelta, limit: timedelta = SESSION_TOKEN_LIMIT) -> IssuedToken:
+    """A signed token for ``subject``; its lifetime is capped at ``limit`` whatever the caller
+    (or the configuration) asks. Personal tokens pass their own, longer limit."""
     now = utcnow().replace(microsecond=0)
-    expires = now + min(lifetime, timedelta(hours=8))
+    expires = now + min(lifetime, limit)
     jti = secrets.token_urlsafe(24)
     claims = {
         "iss": ISSUER, "aud": AUDIENCE, "sub": subject, "jti": jti,

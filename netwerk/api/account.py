@@ -6,7 +6,7 @@ from flask import Response, current_app, g
 from flask_login import current_user
 
 from netwerk import operations as ops
-from netwerk.api.core import MeResponse, OrganisationOut, TokenRequest, TokenResponse, endpoint, respond
+from netwerk.api.core import ANY_TOKEN, MeResponse, OrganisationOut, TokenRequest, TokenResponse, endpoint, respond
 from netwerk.auth import current_actor, two_factor_required
 from netwerk.db import db
 from netwerk.errors import api_error
@@ -47,14 +47,14 @@ def issue_token(body: TokenRequest) -> Response:
     return respond(TokenResponse(access_token=issued.token, expires_at=issued.expires_at), 201)
 
 
-@endpoint("/auth/token", "DELETE", "Trek het meegestuurde token in", status=204)
+@endpoint("/auth/token", "DELETE", "Trek het meegestuurde token in", status=204, scope=ANY_TOKEN)
 def revoke_token() -> tuple[str, int]:
     ops.revoke_api_token(g.api_token, current_actor())
     db.session.commit()
     return "", 204
 
 
-@endpoint("/me", "GET", "Wie ben ik: account, organisatie en rollen", response_model=MeResponse)
+@endpoint("/me", "GET", "Wie ben ik: account, organisatie en rollen", response_model=MeResponse, scope=ANY_TOKEN)
 def me() -> Response:
     user = current_user
     org = user.organisation

@@ -11,11 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from netwerk.auth import current_actor
+from netwerk.db import db
 from netwerk.errors import api_error
+from netwerk.models import TOKEN_SCOPES
+from netwerk.operations.auth import note_token_use
 from netwerk.policy import may
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -91,6 +95,7 @@ class Endpoint:
     errors: tuple[int, ...]
     query: type[BaseModel] | None = None  # the query string, one parameter per field
     error_models: tuple[tuple[int, type[BaseModel]], ...] = ()  # error bodies other than ErrorResponse
+    scope: str | None = None  # what a personal token needs; None: session tokens only
 
     @property
     def path_parameters(self) -> list[str]:
@@ -98,6 +103,9 @@ class Endpoint:
 
 
 ENDPOINTS: list[Endpoint] = []
+
+# An endpoint about the token or account itself (who am I, revoke this token): any token.
+ANY_TOKEN = "*"
 
 FIELD_MESSAGES = {
     "missing": "Dit veld ontbreekt.",
@@ -148,23 +156,31 @@ def endpoint(path: str, method: str, summary: str, *, request_model: type[BaseMo
              response_model: type[BaseModel] | None = None, status: int = 200, auth: bool = True,
              errors: tuple[int, ...] = (), permission: str | None = None,
              query_model: type[BaseModel] | None = None,
-             error_models: tuple[tuple[int, type[BaseModel]], ...] = ()) -> Callable:
-    """Register a JSON endpoint: check the token and the permission, parse and validate the
-    query string and the body, document."""
+             error_models: tuple[tuple[int, type[BaseModel]], ...] = (), scope: str | None = None) -> Callable:
+    """Register a JSON endpoint: check the token, its scope and the permission, parse and
+    validate the query string and the body, document.
+
+    A personal token reaches only endpoints whose ``scope`` it carries; an endpoint without
+    a scope is for session tokens (password and second factor) alone — deny by default."""
     unknown = set(re.findall(r"{(\w+)}", path)) - set(PATH_PARAMETERS)
     if unknown:
         raise ValueError(f"undocumented path parameters {sorted(unknown)} in {path}")
+    if scope not in (None, ANY_TOKEN, *TOKEN_SCOPES):
+        raise ValueError(f"unknown scope {scope!r} for {path}")
     codes = (set(errors) | ({400, 413, 415, 422} if request_model else set()) | ({401} if auth else set())
              | ({403} if permission else set()) | ({422} if query_model else set())
-             | ({404} if "{" in path else set()) | {code for code, _ in error_models})
+             | ({404} if "{" in path else set()) | {code for code, _ in error_models}
+             | ({403} if auth and scope != ANY_TOKEN else set()))
     ENDPOINTS.append(Endpoint(path, method.lower(), summary, request_model, response_model,
-                              status, auth, tuple(sorted(codes)), query_model, error_models))
+                              status, auth, tuple(sorted(codes)), query_model, error_models, scope))
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if auth and not current_user.is_authenticated:
                 return api_error(401)
+            if auth and not _token_admits(scope, f"{method.upper()} /api/v1{path}"):
+                return api_error(403, _scope_message(scope), "scope_ontbreekt")
             if permission and not may(current_user, permission):
                 return api_error(403)
             if query_model is not None:
@@ -186,6 +202,23 @@ def endpoint(path: str, method: str, summary: str, *, request_model: type[BaseMo
         return wrapped
 
     return decorator
+
+
+def _token_admits(scope: str | None, route: str) -> bool:
+    """Audit this use of the request's token, stamp its last use, and say whether its scope
+    admits the endpoint. Committed at once: the use stays on record whatever the view does."""
+    token = g.api_token
+    allowed = scope == ANY_TOKEN or (token.allows(scope) if scope else token.kind == "sessie")
+    method, _, rule = route.partition(" ")
+    note_token_use(token, current_actor(), method=method, route=rule, scope=scope, allowed=allowed)
+    db.session.commit()
+    return allowed
+
+
+def _scope_message(scope: str | None) -> str:
+    if scope and scope != ANY_TOKEN:
+        return f"Dit token geeft geen toegang tot deze handeling (nodig: {scope})."
+    return "Dit kan alleen met een sessietoken (inloggen met wachtwoord), niet met een persoonlijk token."
 
 
 def _json_body() -> Any:
@@ -229,7 +262,8 @@ def openapi_document() -> dict[str, Any]:
         operation_id = f"{ep.method}_{ep.path.strip('/').replace('/', '_')}"
         op: dict[str, Any] = {"summary": ep.summary, "operationId": operation_id}
         if ep.auth:
-            op["security"] = [{"bearer": []}]
+            # OpenAPI 3.1 lets a bearer requirement list the scopes it needs.
+            op["security"] = [{"bearer": [ep.scope] if ep.scope and ep.scope != ANY_TOKEN else []}]
         else:
             op["security"] = []
         parameters = _parameters(ep)

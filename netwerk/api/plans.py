@@ -240,7 +240,7 @@ def _plan_purposes(actor: Actor, family: Family) -> list[access.PurposeContext]:
 
 @endpoint("/families/{family_id}/plan", "GET",
           "Het open plan van een gezin: het kader (dat) en de inhoud die het convenant u voor het doel toont",
-          query_model=PlanQuery, response_model=PlanOut, permission=WORK)
+          query_model=PlanQuery, response_model=PlanOut, permission=WORK, scope="plan:read")
 def show_plan(family_id: str, query: PlanQuery) -> Response:
     family = visible_family(family_id)
     plan = _open_plan(family)
@@ -275,7 +275,7 @@ ACTION_FIELDS = {"goal_id": "goal_id", "what": "what", "done_when": "done_when",
 
 @endpoint("/families/{family_id}/plan/actions", "POST",
           "Voeg een SMART-actie toe aan het open plan van een gezin (ETag: de versie van de actie)",
-          request_model=ActionIn, response_model=ActionOut, status=201, permission=WORK,
+          request_model=ActionIn, response_model=ActionOut, status=201, permission=WORK, scope="actions:write",
           error_models=((422, SmartErrorResponse),))
 def add_action(family_id: str, body: ActionIn) -> Response:
     family = visible_family(family_id)
@@ -317,7 +317,7 @@ def _load_action(action_id: str) -> PlanAction:
           'Werk status en voortgang van een actie bij; vereist If-Match: "<versie>" (de ETag). '
           "Een verouderde versie geeft 409 met de huidige stand",
           request_model=ActionPatch, response_model=ActionOut, permission=WORK, errors=(412, 428),
-          error_models=((409, StaleResponse),))
+          error_models=((409, StaleResponse),), scope="actions:write")
 def update_action(action_id: str, body: ActionPatch) -> Response:
     action = _load_action(action_id)
     expected = _expected_version()
@@ -345,7 +345,7 @@ def update_action(action_id: str, body: ActionPatch) -> Response:
 
 
 @endpoint("/me/actions", "GET", "Open acties van u en uw organisatie, op volgorde van datum",
-          response_model=ActionList, permission=WORK)
+          response_model=ActionList, permission=WORK, scope="actions:read")
 def my_actions() -> Response:
     mine = select(NetworkMember.id).where(NetworkMember.user_id == current_user.id)
     actions = list(db.session.scalars(

@@ -3,6 +3,7 @@ factor, browser sessions, password and two-factor changes, API tokens."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from netwerk import tokens
 from netwerk.db import db, utcnow
-from netwerk.models import ApiToken, LoginSession, User
+from netwerk.models import TOKEN_SCOPES, ApiToken, LoginSession, User
 from netwerk.operations.common import OperationError, user_subject
 from netwerk.security import check_password, dummy_check, hash_password, password_problems, verify_totp
 from privacy.audit import Actor, blind, record
@@ -211,4 +212,69 @@ def issue_api_token(user: User, actor: Actor) -> tokens.IssuedToken:
 def revoke_api_token(token: ApiToken, actor: Actor) -> None:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        record("auth.token_revoked", actor=actor, summary="api token revoked", object_type="api_token")
+        record("auth.token_revoked", actor=actor, summary="api token revoked", object_type="api_token",
+               object_id=token_reference(token), meta={"kind": token.kind})
+
+
+def token_reference(token: ApiToken) -> str:
+    """How the audit log names a token: a hash of its ``jti``, the same as the access point
+    of the requests made with it, so a privacy officer can follow one token's uses."""
+    return hashlib.sha256(token.jti.encode()).hexdigest()[:24]
+
+
+# Personal tokens: made in the profile (never through the API: a token cannot mint tokens),
+# named, scoped, and valid for at most PERSONAL_TOKEN_MAX_DAYS.
+PERSONAL_TOKEN_DAYS = (7, 30, 90, 180, 365)
+
+
+def personal_token_days() -> tuple[int, ...]:
+    limit = current_app.config["PERSONAL_TOKEN_MAX_DAYS"]
+    return tuple(d for d in PERSONAL_TOKEN_DAYS if d <= limit) or (limit,)
+
+
+def active_personal_tokens(user: User) -> list[ApiToken]:
+    return list(db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.kind == "persoonlijk",
+                               ApiToken.revoked_at.is_(None), ApiToken.expires_at > utcnow())
+        .order_by(ApiToken.issued_at.desc())))
+
+
+def create_personal_token(user: User, *, name: str, scopes: list[str], days: int, password: str,
+                          actor: Actor) -> tokens.IssuedToken:
+    """Issue a named token with ``scopes`` for ``days``; the current password confirms that
+    the person at the keyboard owns the session (a borrowed session must not mint tokens)."""
+    name = (name or "").strip()
+    if not 1 <= len(name) <= 80 or any(ord(ch) < 32 for ch in name):
+        raise OperationError("Geef het token een naam van 1 tot 80 tekens.", field="name")
+    if not scopes or set(scopes) - set(TOKEN_SCOPES):
+        raise OperationError("Kies waartoe het token toegang geeft.", field="scopes")
+    if days not in personal_token_days():
+        raise OperationError("Kies een geldigheidsduur uit de lijst.", field="days")
+    if not check_password(user.password_hash, password):
+        record("auth.token_issued", actor=actor, outcome="failure", summary="personal token refused: password",
+               subjects=user_subject(user), object_type="api_token")
+        raise OperationError("Het wachtwoord klopt niet.", field="password")
+    if len(active_personal_tokens(user)) >= current_app.config["PERSONAL_TOKEN_MAX_ACTIVE"]:
+        raise OperationError("U heeft het maximale aantal tokens. Trek eerst een token in dat u niet meer "
+                             "gebruikt.", field="name")
+    lifetime = timedelta(days=days)
+    issued = tokens.issue(str(user.id), lifetime, limit=lifetime)
+    ordered = " ".join(s for s in TOKEN_SCOPES if s in scopes)
+    token = ApiToken(jti=issued.jti, user_id=user.id, issued_at=issued.issued_at, expires_at=issued.expires_at,
+                     kind="persoonlijk", name=name, scopes=ordered)
+    db.session.add(token)
+    record("auth.token_issued", actor=actor, summary="personal api token issued", subjects=user_subject(user),
+           object_type="api_token", object_id=token_reference(token),
+           meta={"kind": "persoonlijk", "scopes": ordered, "expires_at": issued.expires_at.isoformat()})
+    return issued
+
+
+def note_token_use(token: ApiToken, actor: Actor, *, method: str, route: str, scope: str | None,
+                   allowed: bool) -> None:
+    """Every request made with a token is audited (and stamps its last use), whether or not
+    its scope allowed the request; ``route`` is the URL rule, without ids or query."""
+    token.last_used_at = utcnow()
+    record("auth.token_used", actor=actor, outcome="success" if allowed else "denied",
+           summary="api token used" if allowed else "api token used outside its scope",
+           object_type="api_token", object_id=token_reference(token),
+           meta={"kind": token.kind, "method": method, "route": route, "scope": scope})

@@ -1,17 +1,24 @@
-"""The user's own account: password change and two-factor enrolment."""
+"""The user's own account: password change, two-factor enrolment and personal API tokens."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, session, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from netwerk import operations as ops
 from netwerk.auth import current_actor, two_factor_required
-from netwerk.db import db
+from netwerk.db import db, utcnow
 from netwerk.extensions import limiter
-from netwerk.forms import CodeForm, DisableTwoFactorForm, PasswordChangeForm
-from netwerk.models import LoginSession
+from netwerk.forms import CodeForm, ConfirmForm, DisableTwoFactorForm, PasswordChangeForm, PersonalTokenForm
+from netwerk.models import TOKEN_SCOPES, ApiToken, LoginSession
+from netwerk.operations.auth import (
+    active_personal_tokens,
+    create_personal_token,
+    personal_token_days,
+    revoke_api_token,
+)
 from netwerk.security import new_totp_secret, open_sealed, provisioning_uri, qr_svg, seal
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -114,3 +121,59 @@ def disable_two_factor() -> Response | tuple[str, int] | str:
             flash("Tweestapsverificatie staat uit.", "success")
             return redirect(url_for("account.overview"))
     return render_template("account/overview.html", required=required, disable_form=form), 422
+
+
+# --- personal API tokens ------------------------------------------------------------------
+
+def _token_page(form: PersonalTokenForm | None = None, new_token: str | None = None,
+                status: int = 200) -> tuple[str, int]:
+    # Revoked and expired tokens stay listed for a while, so "why did my app stop?" has an answer.
+    recent = db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == current_user.id, ApiToken.kind == "persoonlijk")
+        .order_by(ApiToken.issued_at.desc()).limit(30)).all()
+    return render_template(
+        "account/tokens.html", form=form or PersonalTokenForm(days=personal_token_days()), tokens=recent,
+        active={t.jti for t in active_personal_tokens(current_user)}, scopes=TOKEN_SCOPES,
+        new_token=new_token, now=utcnow(), revoke=ConfirmForm(),
+    ), status
+
+
+@bp.route("/tokens")
+@login_required
+def tokens() -> tuple[str, int]:
+    return _token_page()
+
+
+@bp.route("/tokens", methods=["POST"])
+@limiter.limit(_password_check_limit)
+@login_required
+def create_token() -> tuple[str, int]:
+    form = PersonalTokenForm(days=personal_token_days())
+    if not form.validate_on_submit():
+        return _token_page(form, status=422)
+    try:
+        issued = create_personal_token(current_user, name=form.name.data, scopes=form.scopes.data,
+                                       days=int(form.days.data), password=form.password.data,
+                                       actor=current_actor())
+    except ops.OperationError as exc:
+        db.session.commit()  # a wrong password is on record
+        getattr(form, exc.field or "name").errors = [exc.message]
+        return _token_page(form, status=422)
+    db.session.commit()
+    # Shown once, in this answer only (never in a flash message or the session cookie);
+    # every page is sent with Cache-Control: no-store.
+    return _token_page(new_token=issued.token)
+
+
+@bp.route("/tokens/<jti>/intrekken", methods=["POST"])
+@login_required
+def revoke_token(jti: str) -> Response:
+    token = db.session.get(ApiToken, jti[:64])
+    if token is None or token.user_id != current_user.id or token.kind != "persoonlijk":
+        abort(404)  # someone else's token answers like one that does not exist
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    revoke_api_token(token, current_actor())
+    db.session.commit()
+    flash(f"Token \u201c{token.name}\u201d is ingetrokken.", "success")
+    return redirect(url_for("account.tokens"))
