@@ -96,6 +96,9 @@ class Config:
     # unrevoked ones a user may hold.
     PERSONAL_TOKEN_MAX_DAYS: int = 365
     PERSONAL_TOKEN_MAX_ACTIVE: int = 10
+    # The letterhead on PDFs (letters to families, reports): the sender, then address lines.
+    LETTERHEAD_NAME: str = "Netwerk (demo-regio)"
+    LETTERHEAD_LINES: tuple[str, ...] = ("Postbus 0000, 0000 AA Demostad", "Telefoon 14 000")
     AUDIT_CHECKPOINT_EVERY: int = 1000
     MATCH_RESPONSE_DAYS: int = 10
     # Mijn acties and its reminders: an open action due within this many working days is "binnenkort".
@@ -189,6 +192,10 @@ def load_config(overrides: dict | None = None) -> Config:
     cfg.API_TOKEN_HOURS = min(_int("NETWERK_API_TOKEN_HOURS", cfg.API_TOKEN_HOURS), 8)
     cfg.PERSONAL_TOKEN_MAX_DAYS = min(_int("NETWERK_PERSONAL_TOKEN_MAX_DAYS", cfg.PERSONAL_TOKEN_MAX_DAYS), 365)
     cfg.PERSONAL_TOKEN_MAX_ACTIVE = _int("NETWERK_PERSONAL_TOKEN_MAX_ACTIVE", cfg.PERSONAL_TOKEN_MAX_ACTIVE)
+    cfg.LETTERHEAD_NAME = os.environ.get("NETWERK_LETTERHEAD_NAME", cfg.LETTERHEAD_NAME)
+    lines = os.environ.get("NETWERK_LETTERHEAD_LINES")  # "|" between lines
+    if lines is not None:
+        cfg.LETTERHEAD_LINES = tuple(part.strip() for part in lines.split("|") if part.strip())
     cfg.AUDIT_CHECKPOINT_EVERY = _int("NETWERK_AUDIT_CHECKPOINT_EVERY", cfg.AUDIT_CHECKPOINT_EVERY)
     cfg.MATCH_RESPONSE_DAYS = _int("NETWERK_MATCH_RESPONSE_DAYS", cfg.MATCH_RESPONSE_DAYS)
     cfg.ACTION_DUE_SOON_WORKING_DAYS = _int("NETWERK_ACTION_DUE_SOON_WORKING_DAYS", cfg.ACTION_DUE_SOON_WORKING_DAYS)
