@@ -62,6 +62,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from netwerk.workdays import add_working_days
+
 DEFAULT_WORDS_FILE = Path(__file__).parent / "data" / "smart_nl.toml"
 RESTATEMENT_THRESHOLD = 0.75
 MAX_TEXT = 1000
@@ -568,20 +570,12 @@ def _counted_period(norm: str, today: date, words: WordLists) -> date | None:
         return None
     unit = m[2]
     if unit in {"werkdag", "werkdagen"}:
-        return _add_working_days(today, count)
+        return add_working_days(today, count)
     if unit in {"dag", "dagen"}:
         return today + timedelta(days=count)
     if unit in {"week", "weken"}:
         return today + timedelta(weeks=count)
     return _add_months(today, count)
-
-
-def _add_working_days(start: date, count: int) -> date:
-    day = start
-    while count > 0:
-        day += timedelta(days=1)
-        count -= day.weekday() < 5
-    return day
 
 
 def _add_months(start: date, count: int) -> date:
