@@ -103,6 +103,8 @@ class Config:
     MATCH_RESPONSE_DAYS: int = 10
     # Mijn acties and its reminders: an open action due within this many working days is "binnenkort".
     ACTION_DUE_SOON_WORKING_DAYS: int = 3
+    # An action its owner has not accepted this many days after it was made is "niet geaccepteerd".
+    ACTION_ACCEPT_DAYS: int = 5
     INVOLVEMENT_MAX_YEARS: int = 2
     INVOLVEMENT_AGE_LIMIT: int = 23
     # Identifying a person can reveal that someone is known: past this many attempts per
@@ -199,6 +201,7 @@ def load_config(overrides: dict | None = None) -> Config:
     cfg.AUDIT_CHECKPOINT_EVERY = _int("NETWERK_AUDIT_CHECKPOINT_EVERY", cfg.AUDIT_CHECKPOINT_EVERY)
     cfg.MATCH_RESPONSE_DAYS = _int("NETWERK_MATCH_RESPONSE_DAYS", cfg.MATCH_RESPONSE_DAYS)
     cfg.ACTION_DUE_SOON_WORKING_DAYS = _int("NETWERK_ACTION_DUE_SOON_WORKING_DAYS", cfg.ACTION_DUE_SOON_WORKING_DAYS)
+    cfg.ACTION_ACCEPT_DAYS = _int("NETWERK_ACTION_ACCEPT_DAYS", cfg.ACTION_ACCEPT_DAYS)
     cfg.LOOKUP_LIMIT_PER_HOUR = _int("NETWERK_LOOKUP_LIMIT_PER_HOUR", cfg.LOOKUP_LIMIT_PER_HOUR)
     cfg.EMERGENCY_ACCESS_MINUTES = _int("NETWERK_EMERGENCY_ACCESS_MINUTES", cfg.EMERGENCY_ACCESS_MINUTES)
     words = os.environ.get("NETWERK_SMART_WORDS_FILE")

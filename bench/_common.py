@@ -12,6 +12,7 @@ import contextlib
 import math
 import os
 import platform
+import re
 import shutil
 import statistics
 import sys
@@ -268,3 +269,59 @@ def parse_backends(value: str) -> list[str]:
     if unknown or not chosen:
         raise SystemExit(f"--backends must name some of {', '.join(BACKENDS)}; got {value!r}")
     return chosen
+
+
+# --- SQL statement counting -----------------------------------------------------------------
+
+_TABLE_OF = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?([a-z_]+)|\bFROM\s+\"?([a-z_]+)",
+                       re.IGNORECASE)
+
+
+def statement_label(statement: str) -> str:
+    """A short name for a statement: ``insert audit_entry``, ``update plan_action``, the
+    first table a SELECT reads, or the first word (``SELECT pg_advisory_xact_lock`` has no
+    FROM: ``select``)."""
+    verb = statement.split(None, 1)[0].lower() if statement.strip() else "?"
+    match = _TABLE_OF.search(statement)
+    if match is None:
+        return verb
+    if match.group(1):
+        return f"{verb} {match.group(1)}"
+    return match.group(2)
+
+
+@contextlib.contextmanager
+def count_statements(engine: Any) -> Iterator[list[str]]:
+    """Labels (``statement_label``) of every statement ``engine`` sends while the block runs,
+    from a ``before_cursor_execute`` listener that is removed again on exit. Attach it only
+    in counting passes: the listener itself costs a little per statement."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement_label(statement))
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+class StatementCount:
+    """Statement labels summed over several counting passes, printed as means per pass."""
+
+    def __init__(self) -> None:
+        self.passes = 0
+        self.labels: dict[str, int] = {}
+
+    def add(self, labels: Sequence[str]) -> None:
+        self.passes += 1
+        for label in labels:
+            self.labels[label] = self.labels.get(label, 0) + 1
+
+    def by_label(self) -> str:
+        n = max(self.passes, 1)
+        ordered = sorted(self.labels.items(), key=lambda kv: (-kv[1], kv[0]))
+        return ", ".join(f"{label} {count / n:.4g}" for label, count in ordered) or "-"

@@ -116,6 +116,7 @@ class PlanContent:
     actions: list[PlanAction] = field(default_factory=list)
     network: list[NetworkMember] = field(default_factory=list)
     withheld: list[str] = field(default_factory=list)
+    plan_text: bool = False  # the plan's own text (family view, strengths) was disclosed
 
 
 def plan_content(viewer: Actor, plan: Plan, purpose: str | None, context: str | None = None) -> PlanContent:
@@ -156,7 +157,7 @@ def plan_content(viewer: Actor, plan: Plan, purpose: str | None, context: str | 
 
 def _place(view: PlanContent, piece: object) -> None:
     if isinstance(piece, Plan):
-        view.family_view, view.strengths = piece.family_view, piece.strengths
+        view.family_view, view.strengths, view.plan_text = piece.family_view, piece.strengths, True
     elif isinstance(piece, PlanGoal):
         view.goals.append(piece)
     elif isinstance(piece, PlanConcern):

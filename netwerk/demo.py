@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from netwerk import operations as ops
-from netwerk.db import db
-from netwerk.models import Organisation, Person, User
+from netwerk.db import db, utcnow
+from netwerk.models import Family, FamilyMember, Organisation, Person, Plan, PlanAction, User
 from netwerk.security import hash_password
 from privacy.audit import Actor
 from privacy.demo_covenant import VERSION as COVENANT_VERSION
@@ -156,6 +156,7 @@ def create_demo_cases(today: date) -> int:
     """Households with involvements (so matches), notes and consent; only into a region
     without persons. Returns the number of persons created."""
     if db.session.scalar(select(Person.id).limit(1)) is not None:
+        create_demo_plan(today)  # a region seeded before the demo had a plan gets it now
         return 0
     actor = Actor.system("demo")
     users = {u.email.split("@")[0]: u for u in db.session.scalars(select(User))}
@@ -174,4 +175,82 @@ def create_demo_cases(today: date) -> int:
                            actor, today)
     for key, author, category, text in NOTES:
         ops.add_note(persons[key], users[author], category, text, actor, today)
+    create_demo_plan(today)
     return len(persons)
+
+
+# --- the demo plan (1gezin1plan) for the De Vries household ---------------------------------
+
+PLAN_COORDINATOR = "cjg-alphen.1"
+PLAN_GOALS = [  # (key, life domain, author account, text)
+    ("school", "school", "leerplicht.1", "Lotte gaat weer elke schooldag naar school."),
+    ("vrije_tijd", "vrije_tijd", "jongerenwerk.1", "Daan heeft na school een vaste plek en bezigheid."),
+    ("opvoeding", "opvoeding", PLAN_COORDINATOR, "Moeder en Daan houden zich aan afspraken over uitgaan."),
+]
+# (goal, owner account or "oma", what, done when, due in days, status, progress note).
+# Different organisations and states, so each demo user's Mijn acties has something in it:
+# a negative due date is overdue, 1 day is "binnenkort".
+PLAN_ACTIONS = [
+    ("school", "leerplicht.1", "Leerplicht voert een verzuimgesprek met moeder en Lotte op school",
+     "klaar als de afspraken van het gesprek op papier staan en door moeder zijn getekend", -3, "open", None),
+    ("vrije_tijd", "jongerenwerk.1", "Jongerenwerker neemt Daan mee naar de open avond van het jongerencentrum",
+     "klaar als Daan minstens één avond in het jongerencentrum is geweest", 1, "open", None),
+    ("opvoeding", "politie.1", "Wijkagent bespreekt de HALT-afspraken met Daan en moeder thuis",
+     "klaar als de datum van de HALT-taakstraf vastligt", 14, "bezig", "Eerste huisbezoek gedaan; moeder belt terug."),
+    ("opvoeding", PLAN_COORDINATOR, "CJG voert een gezinsgesprek over de afspraken bij uitgaan",
+     "klaar als er drie afspraken op papier staan die moeder en Daan allebei tekenen", 21, "gereed",
+     "Gesprek gevoerd; drie afspraken getekend."),
+    ("school", "oma", "Oma haalt Lotte op dinsdag en donderdag op van school",
+     "klaar als Lotte vier weken lang op die dagen bij oma is opgevangen", 28, "open", None),
+]
+
+
+def demo_household() -> Family | None:
+    """The De Vries household, found through Daan's BSN (names are encrypted)."""
+    daan = next(p for p in PERSONS if p.key == "daan")
+    person = ops.person_by_bsn(daan.bsn)
+    if person is None:
+        return None
+    return db.session.scalar(select(Family).join(FamilyMember).where(FamilyMember.person_id == person.id))
+
+
+def create_demo_plan(today: date) -> int:
+    """The De Vries household's plan: a zorgcoördinator, goals, the network and SMART actions
+    of several organisations in several states, through the plan operations (so audited and
+    in the history). Idempotent: a household that has a plan, open or closed, gets none."""
+    family = demo_household()
+    if family is None or db.session.scalar(select(Plan.id).where(Plan.family_id == family.id).limit(1)):
+        return 0
+    users = {u.email.split("@")[0]: u for u in db.session.scalars(select(User).where(User.email.like(f"%@{DOMAIN}")))}
+    coordinator = users[PLAN_COORDINATOR]
+    lead = _actor(coordinator)
+    plan = ops.start_plan(family, coordinator, lead, today)
+    ops.update_plan(plan, family_view="We willen weer rust in huis en dat Lotte graag naar school gaat.",
+                    strengths="Oma woont om de hoek en helpt graag; Daan voetbalt en is goed met zijn handen.",
+                    next_evaluation=today + timedelta(days=42), family_agreement_required=True,
+                    expected_version=plan.version, actor=lead, today=today)
+    goals = {key: ops.add_goal(plan, domain, text, users[author], _actor(users[author]))
+             for key, domain, author, text in PLAN_GOALS}
+    oma = ops.add_network_member(plan, "informeel", "Oma de Vries", "Vangt Lotte op na school", None, None, lead)
+    ops.adopt_plan(plan, "overleg", lead, today)
+    for goal, owner, what, done_when, due_in, status, note in PLAN_ACTIONS:
+        owner_user = users.get(owner)
+        action, _ = ops.add_action(
+            plan, goal_id=goals[goal].id, what=what, done_when=done_when, owner_user=owner_user,
+            owner_member=oma if owner_user is None else None, due=today + timedelta(days=max(due_in, 7)),
+            due_text=None, agreed_by="ouder", agreed_on=today, actor=lead, today=today)
+        if status != "open":  # whoever works on it has accepted it
+            ops.accept_action(action, owner_user or coordinator, _actor(owner_user or coordinator), utcnow())
+            ops.update_action(action, status=status, progress=note, failure_reason=None, due=None,
+                              expected_version=action.version, actor=_actor(owner_user or coordinator), today=today)
+        if due_in < 7:
+            # A new action's date lies ahead; the demo shows one that is late and one that
+            # is nearly due, as the passing of time would (set directly, not as a user's move).
+            db.session.execute(update(PlanAction).where(PlanAction.id == action.id)
+                               .values(due=today + timedelta(days=due_in)))
+    db.session.flush()
+    return 1
+
+
+def _actor(user: User) -> Actor:
+    return Actor(user_id=user.id, org_id=user.organisation_id, role="deelnemer")

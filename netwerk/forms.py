@@ -26,6 +26,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from netwerk.models import ORG_DOMAINS, ORG_TYPES, RELATIONS, ROLES, TOKEN_SCOPES
+from netwerk.models.plans import ACTION_STATES, FAILURE_REASONS
 from privacy.models import CONSENT_FORMS, CONSENT_GIVERS, CONSENT_STEPS
 
 REQUIRED = "Dit veld is verplicht."
@@ -305,7 +306,8 @@ class ActionForm(StrictForm):
     goal_id = SelectField("Doel", choices=[])
     what = TextAreaField("Wat precies", validators=[DataRequired(REQUIRED), _length(2000)])
     done_when = TextAreaField("Klaar als …", validators=[DataRequired(REQUIRED), _length(2000)])
-    owner = SelectField("Eigenaar", choices=[])
+    # The operation decides who may own an action, with a message that says so.
+    owner = SelectField("Eigenaar", choices=[], validate_choice=False)
     due = date_field("Uiterlijk op", required=False)
     due_text = text("Of in woorden (bijv. \"binnen 2 weken\")", 100, required=False)
     agreed_by = SelectField("Akkoord van het gezin gegeven door", choices=_choices(PLAN_AGREEMENT_LABELS))
@@ -317,3 +319,70 @@ class CoordinatorChangeForm(StrictForm):
     coordinator = SelectField("Nieuwe zorgcoördinator", choices=[])
     reason = TextAreaField("Reden van de overdracht", validators=[DataRequired(REQUIRED), _length(500, 5)])
     submit = SubmitField("Overdragen")
+
+
+class ActionEditForm(StrictForm):
+    goal_id = SelectField("Doel", choices=[])
+    what = TextAreaField("Wat precies", validators=[DataRequired(REQUIRED), _length(2000)])
+    done_when = TextAreaField("Klaar als …", validators=[DataRequired(REQUIRED), _length(2000)])
+    owner = SelectField("Eigenaar", choices=[], validate_choice=False)
+    due = date_field("Uiterlijk op")
+    version = HiddenField(validators=[InputRequired()])
+    submit = SubmitField("Actie opslaan")
+
+
+class ActionLapseForm(StrictForm):
+    reason = TextAreaField("Waarom vervalt de actie?", validators=[DataRequired(REQUIRED), _length(500, 5),
+                                                                    NoControlCharacters()])
+    version = HiddenField(validators=[InputRequired()])
+    submit = SubmitField("Laten vervallen")
+
+
+# --- Mijn acties and the plan page: one form per action row (netwerk/views/actions.py) -------
+
+class ActionProgressForm(StrictForm):
+    """Status and progress, from Mijn acties or the plan page (``next`` leads back there)."""
+
+    version = HiddenField(validators=[InputRequired()])
+    status = SelectField("Status", choices=_choices(ACTION_STATES), validators=[InputRequired()])
+    failure_reason = SelectField("Reden als niet gelukt", validators=[Optional()],
+                                 choices=[SelectChoice("", "—"), *_choices(FAILURE_REASONS)])
+    progress = TextAreaField("Voortgang", validators=[Optional()])
+    next = HiddenField()
+    submit = SubmitField("Opslaan")
+
+
+class ActionAcceptForm(StrictForm):
+    next = HiddenField()
+    submit = SubmitField("Accepteren")
+
+
+class GoalEditForm(StrictForm):
+    text = TextAreaField("Doel", validators=[DataRequired(REQUIRED), _length(2000), NoControlCharacters()])
+    submit = SubmitField("Doel opslaan")
+
+
+class GoalAchieveForm(StrictForm):
+    achieved_on = date_field("Bereikt op")
+    submit = SubmitField("Doel bereikt")
+
+
+class GoalDropForm(StrictForm):
+    reason = TextAreaField("Waarom vervalt het doel?", validators=[DataRequired(REQUIRED), _length(500, 5),
+                                                                    NoControlCharacters()])
+    submit = SubmitField("Doel laten vervallen")
+
+
+class PlanEvaluationForm(StrictForm):
+    held_on = date_field("Evaluatie gehouden op")
+    summary = TextAreaField("Wat kwam eruit", validators=[DataRequired(REQUIRED), _length(5000),
+                                                          NoControlCharacters()])
+    next_evaluation = date_field("Volgende evaluatie")
+    submit = SubmitField("Evaluatie vastleggen")
+
+
+class PlanCloseForm(StrictForm):
+    reason = TextAreaField("Reden van afsluiten", validators=[DataRequired(REQUIRED), _length(500, 5),
+                                                              NoControlCharacters()])
+    lapse_open = BooleanField("Open acties laten vervallen")
+    submit = SubmitField("Plan afsluiten")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import Select, func, or_, select
@@ -15,8 +15,8 @@ from wtforms import SelectChoice
 
 from netwerk import access
 from netwerk.auth import actor_for
-from netwerk.content import contact_line
-from netwerk.db import db
+from netwerk.content import PlanContent, contact_line
+from netwerk.db import db, utcnow
 from netwerk.models import (
     CoordinatorTerm,
     Family,
@@ -29,11 +29,14 @@ from netwerk.models import (
     Person,
     Plan,
     PlanAction,
+    PlanHistory,
     User,
 )
-from privacy.audit import blind
+from netwerk.models.plans import ACTION_STATES, FAILURE_REASONS, LIFE_DOMAINS, NETWORK_KINDS, PLAN_STATES
+from netwerk.operations.plans import may_accept
+from privacy.audit import Actor, blind
 from privacy.models import Consent
-from privacy.policy import decide
+from privacy.policy import Ask, decide, decide_many
 
 
 def organisations(include_inactive: bool = True) -> list[Organisation]:
@@ -170,6 +173,23 @@ def due_soon_until(today: date) -> date:
     return add_working_days(today, current_app.config.get("ACTION_DUE_SOON_WORKING_DAYS", 3))
 
 
+def accept_days() -> int:
+    return current_app.config.get("ACTION_ACCEPT_DAYS", 5)
+
+
+def awaits_acceptance(action: PlanAction) -> bool:
+    """An open action of a professional (or a network member with an account) that its
+    owner has not yet accepted. Informal owners agree at the kitchen table instead."""
+    has_account = action.owner_user_id is not None or (
+        action.owner_member is not None and action.owner_member.user_id is not None)
+    return action.accepted_at is None and action.status in OPEN_ACTION_STATES and has_account
+
+
+def acceptance_late(action: PlanAction, now: datetime) -> bool:
+    """Not accepted within ACTION_ACCEPT_DAYS after it was made: "niet geaccepteerd"."""
+    return awaits_acceptance(action) and action.created_at <= now - timedelta(days=accept_days())
+
+
 @dataclass
 class ActionRow:
     action: PlanAction
@@ -180,6 +200,9 @@ class ActionRow:
     withheld: str | None  # the "that" line when not shown
     overdue: bool
     due_soon: bool
+    awaiting: bool = False  # not yet accepted by its owner
+    not_accepted: bool = False  # and past the acceptance window
+    can_accept: bool = False  # the viewer may accept it with one click
 
     @property
     def what(self) -> str | None:
@@ -203,6 +226,33 @@ def may_touch_action(user: User, action: PlanAction) -> bool:
                              .limit(1)) is not None
 
 
+def action_texts_allowed(viewer: Actor, user: User, actions: list[PlanAction],
+                         members: dict[uuid.UUID, list[uuid.UUID]], context: str,
+                         today: date) -> dict[tuple[uuid.UUID, uuid.UUID], bool]:
+    """Whether the texts of ``actions`` may be shown, per (family, owning organisation) —
+    the owner's organisation, as on the plan page. The user's own and their organisation's
+    actions need no purpose; others' are read for procesregie. One gate pass for the whole
+    list, audited per outcome (see :func:`privacy.policy.decide_many`)."""
+    groups: dict[tuple[uuid.UUID, uuid.UUID], list[PlanAction]] = defaultdict(list)
+    for a in actions:
+        groups[(a.plan.family_id, a.owner_org_id or a.organisation_id)].append(a)
+    asks = []
+    for (family_id, owner), items in groups.items():
+        own = owner == user.organisation_id or all(a.owner_user_id == user.id for a in items)
+        subjects = (blind("family", family_id), *(blind("person", p) for p in members[family_id]))
+        asks.append(Ask(subjects, "plan", None if own else "procesregie", owner, items[0].plan_id))
+    decisions = decide_many(viewer, asks, object_type="plan", on=today, meta={"context": context})
+    return {key: d.allowed for key, d in zip(groups, decisions, strict=True)}
+
+
+def family_members(family_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    members: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for family_id, person_id in db.session.execute(
+            select(FamilyMember.family_id, FamilyMember.person_id).where(FamilyMember.family_id.in_(family_ids))):
+        members[family_id].append(person_id)
+    return members
+
+
 def my_actions(user: User, today: date) -> list[ActionRow]:
     """Open actions the user owns, their organisation owns, or that sit on a plan they
     coordinate, sorted by due date, each read through the gate once per (family, owner)."""
@@ -217,30 +267,17 @@ def my_actions(user: User, today: date) -> list[ActionRow]:
         select(PlanAction).join(Plan, Plan.id == PlanAction.plan_id)
         .where(or_(*mine), PlanAction.status.in_(OPEN_ACTION_STATES), Plan.status != "afgesloten")
         .options(selectinload(PlanAction.plan).selectinload(Plan.family),
-                 selectinload(PlanAction.owner_user).selectinload(User.organisation))
+                 selectinload(PlanAction.owner_user).selectinload(User.organisation),
+                 selectinload(PlanAction.owner_member))
         .order_by(PlanAction.due, PlanAction.created_at)))
     if not actions:
         return []
-    family_ids = {a.plan.family_id for a in actions}
-    members: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    for family_id, person_id in db.session.execute(
-            select(FamilyMember.family_id, FamilyMember.person_id).where(FamilyMember.family_id.in_(family_ids))):
-        members[family_id].append(person_id)
+    members = family_members({a.plan.family_id for a in actions})
     viewer = actor_for(user, access.work_role(user))
-    groups: dict[tuple[uuid.UUID, uuid.UUID], list[PlanAction]] = defaultdict(list)
-    for a in actions:
-        groups[(a.plan.family_id, a.owner_org_id or a.organisation_id)].append(a)
-    allowed: dict[tuple[uuid.UUID, uuid.UUID], bool] = {}
-    for (family_id, owner), items in groups.items():
-        own = owner == org_id or all(a.owner_user_id == user.id for a in items)
-        subjects = [blind("family", family_id), *(blind("person", p) for p in members[family_id])]
-        allowed[(family_id, owner)] = decide(
-            viewer, subjects=subjects, category="plan", purpose=None if own else "procesregie",
-            object_type="plan", object_id=items[0].plan_id, owner_org_id=owner,
-            meta={"pieces": len(items), "context": "mijn_acties"}, on=today).allowed
+    allowed = action_texts_allowed(viewer, user, actions, members, "mijn_acties", today)
     orgs = {o.id: o for o in db.session.scalars(select(Organisation).where(
-        Organisation.id.in_({owner for _, owner in groups})))}
-    soon = due_soon_until(today)
+        Organisation.id.in_({owner for _, owner in allowed})))}
+    soon, now = due_soon_until(today), utcnow()
     rows = []
     for a in actions:
         key = (a.plan.family_id, a.owner_org_id or a.organisation_id)
@@ -253,7 +290,9 @@ def my_actions(user: User, today: date) -> list[ActionRow]:
             owner = "Iemand uit het netwerk van het gezin"
         rows.append(ActionRow(a, a.plan.family, relation, owner, allowed[key],
                               None if allowed[key] else contact_line(orgs[key[1]], None),
-                              overdue=a.due < today, due_soon=today <= a.due <= soon))
+                              overdue=a.due < today, due_soon=today <= a.due <= soon,
+                              awaiting=awaits_acceptance(a), not_accepted=acceptance_late(a, now),
+                              can_accept=awaits_acceptance(a) and may_accept(a, user)))
     return rows
 
 
@@ -265,3 +304,135 @@ def action_reminders_due(today: date) -> list[PlanAction]:
                PlanAction.due <= due_soon_until(today), Plan.status != "afgesloten")
         .options(selectinload(PlanAction.owner_user))
         .order_by(PlanAction.due)))
+
+
+# --- the plan's history (issue 4) ----------------------------------------------------------
+#
+# A history entry repeats what was written (old and new texts), so it is content of the
+# piece it is about and is disclosed exactly when that piece is: the caller passes the
+# plan as the gate just disclosed it for this viewer and purpose (``PlanContent``), and an
+# entry about a goal, concern, network member or action shows its values only if that
+# piece is in it. Otherwise only the field names and "gewijzigd" remain: "that" something
+# changed, and who changed it, never what. Texts about the plan as a whole (the family's
+# view, strengths, reasons, evaluation summaries) follow the plan's own piece, asked of
+# the gate once with the same category and owner the plan page uses. Dates, status and the
+# coordinator of the plan itself are its frame, which the plan page shows to everyone who
+# may open it. Gating by the piece as it is *now* (its current owner) is the same rule the
+# plan page applies, so the history can never show more than the page does.
+
+HISTORY_KINDS = {
+    "plan.started": "Plan gestart", "plan.updated": "Plan gewijzigd", "plan.adopted": "Plan vastgesteld",
+    "plan.coordinator_changed": "Zorgcoördinator overgedragen", "plan.evaluated": "Plan geëvalueerd",
+    "plan.closed": "Plan afgesloten", "goal.added": "Doel toegevoegd", "goal.updated": "Doel gewijzigd",
+    "goal.achieved": "Doel bereikt", "goal.dropped": "Doel vervallen", "concern.added": "Zorg toegevoegd",
+    "network.added": "Toegevoegd aan het netwerk", "action.added": "Actie toegevoegd",
+    "action.accepted": "Actie geaccepteerd", "action.updated": "Actie bijgewerkt",
+    "action.edited": "Actie gewijzigd", "action.lapsed": "Actie vervallen",
+}
+HISTORY_FIELDS = {
+    "status": "Status", "next_evaluation": "Volgende evaluatie", "adopted_how": "Vastgesteld",
+    "adopted_on": "Vastgesteld op", "family_agreement_required": "Akkoord van het gezin nodig",
+    "coordinator": "Zorgcoördinator", "closed_on": "Afgesloten op", "held_on": "Evaluatie gehouden op",
+    "family_view": "Visie van het gezin", "strengths": "Krachten", "reason": "Reden", "summary": "Samenvatting",
+    "text": "Tekst", "domain": "Leefgebied", "category": "Categorie", "name": "Naam", "role": "Rol",
+    "kind": "Soort", "what": "Wat", "done_when": "Klaar als", "due": "Uiterlijk", "owner_user_id": "Eigenaar",
+    "agreed_by": "Akkoord van", "accepted_at": "Geaccepteerd op", "failure_reason": "Reden niet gelukt",
+    "progress": "Voortgang", "achieved_on": "Bereikt op", "dropped_on": "Vervallen op",
+    "organisation_id": "Organisatie",
+}
+# The plan's frame: shown like the plan page shows it, to everyone who may open the plan.
+PLAN_FRAME = {"status", "next_evaluation", "adopted_how", "adopted_on", "family_agreement_required",
+              "coordinator", "closed_on", "held_on"}
+# Internal references: never shown (the pieces themselves are listed on the plan page).
+HISTORY_HIDDEN = {"goal_id", "concern_id", "member_id", "evaluation_id", "owner_member_id", "lapsed"}
+WITHHELD_VALUE = "gewijzigd"
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    at: datetime
+    who: str
+    kind: str
+    lines: list[tuple[str, str]]
+    withheld: bool  # the values are withheld by the gate
+
+
+def _piece_visible(entry: PlanHistory, content: PlanContent, plan_text: bool) -> bool:
+    changes = entry.changes or {}
+    if entry.action_id is not None:
+        return entry.action_id in {a.id for a in content.actions}
+    refs = (("goal_id", content.goals), ("concern_id", content.concerns), ("member_id", content.network))
+    for key, pieces in refs:
+        if key in changes:
+            return changes[key] in {str(p.id) for p in pieces}
+    return plan_text
+
+
+def _shown_value(key: str, value: object, names: dict[str, str]) -> str:
+    if isinstance(value, dict) and set(value) == {"old", "new"}:
+        return f"{_shown_value(key, value['old'], names)} → {_shown_value(key, value['new'], names)}"
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "ja" if value else "nee"
+    if key in ("coordinator", "owner_user_id", "organisation_id"):
+        return names.get(str(value), "onbekend")
+    labels = {"status": PLAN_STATES | ACTION_STATES, "domain": LIFE_DOMAINS, "kind": NETWORK_KINDS,
+              "failure_reason": FAILURE_REASONS}.get(key, {})
+    return labels.get(str(value), str(value))
+
+
+def plan_history(viewer: Actor, plan: Plan, content: PlanContent) -> list[HistoryRow]:
+    """Every history entry of ``plan``, newest first, its values as far as ``content``
+    (the plan as the gate disclosed it to ``viewer``) allows. Costs a fixed number of
+    statements: the entries, the names they mention, and one gate decision."""
+    entries = list(db.session.scalars(select(PlanHistory).where(PlanHistory.plan_id == plan.id)
+                                      .order_by(PlanHistory.at.desc(), PlanHistory.id)))
+    members = db.session.scalars(select(FamilyMember.person_id).where(FamilyMember.family_id == plan.family_id))
+    plan_text = decide(viewer, subjects=[blind("family", plan.family_id), *(blind("person", p) for p in members)],
+                       category="plan", purpose=content.purpose, object_type="plan", object_id=plan.id,
+                       owner_org_id=plan.organisation_id, meta={"pieces": 1, "context": "plan_history"}).allowed
+    names = _history_names(entries)
+    rows = []
+    for entry in entries:
+        visible = _piece_visible(entry, content, plan_text)
+        frame = entry.action_id is None and not any(k in (entry.changes or {}) for k in ("goal_id", "concern_id",
+                                                                                        "member_id"))
+        lines, withheld = [], False
+        for key, value in (entry.changes or {}).items():
+            if key in HISTORY_HIDDEN:
+                continue
+            shown = visible or (frame and key in PLAN_FRAME)
+            withheld = withheld or not shown
+            lines.append((HISTORY_FIELDS.get(key, key), _shown_value(key, value, names) if shown else WITHHELD_VALUE))
+        who = names.get(str(entry.user_id), "Netwerk")
+        if entry.organisation_id is not None and str(entry.organisation_id) in names:
+            who = f"{who} ({names[str(entry.organisation_id)]})"
+        rows.append(HistoryRow(entry.at, who, HISTORY_KINDS.get(entry.kind, entry.kind), lines, withheld))
+    return rows
+
+
+def _history_names(entries: list[PlanHistory]) -> dict[str, str]:
+    """Names of the users and organisations the entries mention, in two statements."""
+    user_ids, org_ids = set(), set()
+    for entry in entries:
+        user_ids.add(entry.user_id)
+        org_ids.add(entry.organisation_id)
+        for key, value in (entry.changes or {}).items():
+            values = [value.get("old"), value.get("new")] if isinstance(value, dict) else [value]
+            target = user_ids if key in ("coordinator", "owner_user_id") else org_ids if key == "organisation_id" \
+                else None
+            if target is not None:
+                target.update(_as_uuid(v) for v in values)
+    user_ids.discard(None)
+    org_ids.discard(None)
+    names = {str(u.id): u.name for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))}
+    names |= {str(o.id): o.name for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(org_ids)))}
+    return names
+
+
+def _as_uuid(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value is not None else None
+    except ValueError:
+        return None

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, abort, g, redirect, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from netwerk import access
@@ -112,6 +113,18 @@ def own_person(person_id: str) -> Person:
     if relation != "betrokken":
         abort(404)
     return person
+
+
+def open_plan(family: Family) -> Plan | None:
+    """The household's plan that is not closed (there is at most one)."""
+    return db.session.scalar(select(Plan).where(Plan.family_id == family.id, Plan.status != "afgesloten"))
+
+
+def open_plan_or_404(family: Family) -> Plan:
+    plan = open_plan(family)
+    if plan is None:
+        abort(404)
+    return plan
 
 
 def visible_family(family_id: str) -> Family:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections import defaultdict
 from datetime import date
 from typing import Any, Literal
 
@@ -20,7 +19,7 @@ from flask_login import current_user
 from pydantic import Field
 from sqlalchemy import or_, select
 
-from netwerk import access
+from netwerk import access, queries
 from netwerk import operations as ops
 from netwerk.api.core import StrictModel, endpoint, respond
 from netwerk.api.persons import WORK, Day, _refused, line, optional_line
@@ -37,9 +36,8 @@ from netwerk.models.plans import (
     PlanAction,
 )
 from netwerk.operations.plans import OWNER_REQUIRED, current_term
-from netwerk.web import load_or_404, visible_family, work_actor
+from netwerk.web import load_or_404, open_plan_or_404, visible_family, work_actor
 from privacy.audit import Actor, blind
-from privacy.policy import decide
 
 OPEN_STATES = ("open", "bezig")
 NO_CONTEXT = ("Voor dit doel geeft de context (plan, overleg of match) u geen toegang tot dit plan. "
@@ -162,13 +160,6 @@ class StaleResponse(StrictModel):
 
 # --- helpers ------------------------------------------------------------------------------
 
-def _open_plan(family: Family) -> Plan:
-    plan = db.session.scalar(select(Plan).where(Plan.family_id == family.id, Plan.status != "afgesloten"))
-    if plan is None:
-        abort(404)
-    return plan
-
-
 def _subjects(family_id: uuid.UUID) -> list[str]:
     members = db.session.scalars(select(FamilyMember.person_id).where(FamilyMember.family_id == family_id))
     return [blind("family", family_id), *(blind("person", person_id) for person_id in members)]
@@ -191,15 +182,9 @@ def _action_out(action: PlanAction, texts: bool) -> ActionOut:
 
 
 def _actions_out(viewer: Actor, actions: list[PlanAction], context: str) -> list[ActionOut]:
-    """Actions with their texts as the gate allows: one decision per (family, owning
-    organisation) — the owner's organisation, as on the plan page."""
-    groups: dict[tuple[uuid.UUID, uuid.UUID], list[PlanAction]] = defaultdict(list)
-    for action in actions:
-        groups[(action.plan.family_id, action.owner_org_id or action.organisation_id)].append(action)
-    allowed = {(family_id, owner): decide(
-        viewer, subjects=_subjects(family_id), category="plan", purpose="procesregie", object_type="plan_action",
-        owner_org_id=owner, meta={"actions": [str(a.id) for a in items], "context": context}).allowed
-        for (family_id, owner), items in groups.items()}
+    """Actions with their texts as the gate allows, decided as Mijn acties decides."""
+    members = queries.family_members({a.plan.family_id for a in actions})
+    allowed = queries.action_texts_allowed(viewer, current_user, actions, members, context, utcnow().date())
     return [_action_out(a, allowed[(a.plan.family_id, a.owner_org_id or a.organisation_id)]) for a in actions]
 
 
@@ -243,7 +228,7 @@ def _plan_purposes(actor: Actor, family: Family) -> list[access.PurposeContext]:
           query_model=PlanQuery, response_model=PlanOut, permission=WORK, scope="plan:read")
 def show_plan(family_id: str, query: PlanQuery) -> Response:
     family = visible_family(family_id)
-    plan = _open_plan(family)
+    plan = open_plan_or_404(family)
     actor = work_actor()
     chosen = access.choose_purpose(_plan_purposes(actor, family), query.purpose or None)
     if query.purpose and chosen is None:
@@ -279,7 +264,7 @@ ACTION_FIELDS = {"goal_id": "goal_id", "what": "what", "done_when": "done_when",
           error_models=((422, SmartErrorResponse),))
 def add_action(family_id: str, body: ActionIn) -> Response:
     family = visible_family(family_id)
-    plan = _open_plan(family)
+    plan = open_plan_or_404(family)
     owner_user = db.session.get(User, body.owner_user_id) if body.owner_user_id else None
     owner_member = db.session.get(NetworkMember, body.owner_member_id) if body.owner_member_id else None
     if (body.owner_user_id and owner_user is None) or (body.owner_member_id and owner_member is None):

@@ -55,6 +55,8 @@ class Plan(UUIDPrimaryKey, db.Model):
     created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_on: Mapped[date | None] = mapped_column(Date)
+    _close_reason: Mapped[str | None] = mapped_column("close_reason", EncryptedText())
+    close_reason = Encrypted()  # why the plan ended, in the closer's words
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     family = relationship("Family")
@@ -63,6 +65,8 @@ class Plan(UUIDPrimaryKey, db.Model):
     goals: Mapped[list[PlanGoal]] = relationship(back_populates="plan", order_by="PlanGoal.created_at")
     actions: Mapped[list[PlanAction]] = relationship(back_populates="plan", order_by="PlanAction.due")
     network: Mapped[list[NetworkMember]] = relationship(back_populates="plan", order_by="NetworkMember.kind")
+    evaluations: Mapped[list[PlanEvaluation]] = relationship(back_populates="plan",
+                                                             order_by="PlanEvaluation.held_on")
 
 
 class CoordinatorTerm(UUIDPrimaryKey, db.Model):
@@ -107,8 +111,13 @@ class PlanConcern(UUIDPrimaryKey, db.Model):
 
 
 class PlanGoal(UUIDPrimaryKey, db.Model):
+    """A goal in a life domain; it ends once, either achieved or dropped (never both)."""
+
     __tablename__ = "plan_goal"
-    __table_args__ = (CheckConstraint(enum_check("domain", list(LIFE_DOMAINS)), name="domain"),)
+    __table_args__ = (
+        CheckConstraint(enum_check("domain", list(LIFE_DOMAINS)), name="domain"),
+        CheckConstraint("achieved_on IS NULL OR dropped_on IS NULL", name="one_outcome"),
+    )
 
     plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plan.id"), index=True)
     domain: Mapped[str] = mapped_column(String(16))
@@ -118,8 +127,32 @@ class PlanGoal(UUIDPrimaryKey, db.Model):
     author_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     achieved_on: Mapped[date | None] = mapped_column(Date)
+    dropped_on: Mapped[date | None] = mapped_column(Date)
 
     plan: Mapped[Plan] = relationship(back_populates="goals")
+
+    @property
+    def running(self) -> bool:
+        return self.achieved_on is None and self.dropped_on is None
+
+
+class PlanEvaluation(UUIDPrimaryKey, db.Model):
+    """An evaluation moment: when it was held, what it concluded (encrypted), and when the
+    next one is. Its text is the plan's own content, read through the gate like the plan."""
+
+    __tablename__ = "plan_evaluation"
+    __table_args__ = (CheckConstraint("next_evaluation > held_on", name="next_after_held"),)
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plan.id"), index=True)
+    held_on: Mapped[date] = mapped_column(Date)
+    _summary: Mapped[str] = mapped_column("summary", EncryptedText())
+    summary = Encrypted()
+    next_evaluation: Mapped[date] = mapped_column(Date)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisation.id"))
+    author_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    plan: Mapped[Plan] = relationship(back_populates="evaluations")
 
 
 class NetworkMember(UUIDPrimaryKey, db.Model):

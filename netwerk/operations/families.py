@@ -52,6 +52,11 @@ def same_name_and_birth(data: PersonData) -> list[Person]:
             and p.last_name.casefold() == data.last_name.casefold()]
 
 
+def person_by_bsn(bsn: str) -> Person | None:
+    """The person with this (normalised, valid) BSN, found through its blind index."""
+    return db.session.scalar(select(Person).where(Person.bsn_index == blind("bsn", bsn)))
+
+
 def register_person(data: PersonData, actor: Actor, today: date, confirmed_new: bool = False) -> Person:
     """Register a person. A BSN already known raises :class:`DuplicatePerson` with that
     person; the same name and birth date without a BSN does too, unless the user has
@@ -62,7 +67,7 @@ def register_person(data: PersonData, actor: Actor, today: date, confirmed_new: 
     if bsn is not None and not bsn_valid(bsn):
         raise OperationError("Dit BSN is ongeldig (het voldoet niet aan de elfproef).", field="bsn")
     if bsn is not None:
-        existing = db.session.scalar(select(Person).where(Person.bsn_index == blind("bsn", bsn)))
+        existing = person_by_bsn(bsn)
         if existing is not None:
             raise DuplicatePerson("Er is al een persoon met dit BSN.", [existing])
     elif not confirmed_new and (candidates := same_name_and_birth(data)):

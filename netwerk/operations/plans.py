@@ -1,5 +1,6 @@
-"""1gezin1plan: starting a family's plan, handing over the zorgcoördinator, editing and
-adopting the plan, its concerns, goals and network, and its SMART actions.
+"""1gezin1plan: starting a family's plan, handing over the zorgcoördinator, editing,
+adopting, evaluating and closing the plan, its concerns, goals (edited, reached, dropped)
+and network, and its SMART actions (added, edited, accepted, updated, lapsed).
 
 Every change writes a :class:`PlanHistory` row (old and new values, encrypted) and an
 audit entry that names the family blinded and holds ids and codes only. A plan and an
@@ -32,6 +33,7 @@ from netwerk.models.plans import (
     Plan,
     PlanAction,
     PlanConcern,
+    PlanEvaluation,
     PlanGoal,
     PlanHistory,
 )
@@ -48,6 +50,8 @@ MAX_ROLE = 500
 REASON_LENGTH = (5, 500)
 ADOPTION_WAYS = ("overleg", "zorgcoordinator")
 ACTION_STATUSES = ("open", "bezig", "gereed", "niet_gelukt", "vervallen")
+OPEN_STATUSES = ("open", "bezig")
+ADOPTED = ("vastgesteld", "geevalueerd")
 
 HAS_PLAN = "Dit gezin heeft al een plan."
 NOT_ELIGIBLE = "De zorgcoördinator is een professional van een betrokken organisatie."
@@ -334,6 +338,15 @@ def _owner(plan: Plan, owner_user: User | None, owner_member: NetworkMember | No
     return owner_member.name, owner_member.user_id
 
 
+def _running_goal(plan: Plan, goal_id: uuid.UUID) -> PlanGoal:
+    goal = db.session.get(PlanGoal, goal_id)
+    if goal is None or goal.plan_id != plan.id:
+        raise OperationError("Kies een doel van dit plan.", field="goal_id")
+    if not goal.running:
+        raise OperationError("Dit doel is bereikt of vervallen; kies een doel dat nog loopt.", field="goal_id")
+    return goal
+
+
 def _agreement(agreed_by: str | None, agreed_on: date | None, today: date) -> None:
     if agreed_by is not None and agreed_by not in AGREEMENT_GIVERS:
         raise OperationError("Kies wie namens het gezin akkoord gaf.", field="agreed_by")
@@ -350,15 +363,13 @@ def add_action(plan: Plan, *, goal_id: uuid.UUID | None, what: str, done_when: s
     _open(plan)
     label, owner_user_id = _owner(plan, owner_user, owner_member)
     if goal_id is not None:
-        goal = db.session.get(PlanGoal, goal_id)
-        if goal is None or goal.plan_id != plan.id:
-            raise OperationError("Kies een doel van dit plan.", field="goal_id")
+        _running_goal(plan, goal_id)
     _agreement(agreed_by, agreed_on, today)
     accepted = owner_user_id is not None and owner_user_id == actor.user_id
     verdict = smart.check(smart.ActionDraft(
         what=what, done_when=done_when, owner_label=label, goal_id=goal_id, due=due, due_text=due_text,
         owner_accepted=accepted, family_agreement_required=plan.family_agreement_required
-        and plan.status == "vastgesteld", family_agreed=agreed_by is not None, today=today,
+        and plan.status in ADOPTED, family_agreed=agreed_by is not None, today=today,
         next_evaluation=plan.next_evaluation, owner_is_group=False), region_words())
     if not verdict.ok:
         raise SmartRefused(verdict)
@@ -388,18 +399,37 @@ def _is_owner(action: PlanAction, user: User) -> bool:
     return action.owner_member is not None and action.owner_member.user_id == user.id
 
 
+def may_accept(action: PlanAction, user: User) -> bool:
+    """The owner, or a professional of the owning organisation on its behalf: an action
+    assigned to a colleague who is away must not stay unaccepted for that reason."""
+    if _is_owner(action, user):
+        return True
+    return action.owner_org_id is not None and action.owner_org_id == user.organisation_id
+
+
 def accept_action(action: PlanAction, user: User, actor: Actor, now: datetime) -> PlanAction:
     """The owner accepts the action with one click (after the meeting)."""
-    if not _is_owner(action, user) or actor.user_id != user.id:
+    if not may_accept(action, user) or actor.user_id != user.id:
         raise OperationError("Alleen de eigenaar kan deze actie accepteren.", field="owner")
+    _open(action.plan)
     if action.accepted_at is not None:
         return action
+    if action.status not in OPEN_STATUSES:
+        raise OperationError("Deze actie is al afgerond.")
     action.accepted_at = now
     _history(action.plan, "action.accepted", {"accepted_at": now}, actor, action)
     db.session.flush()
     _audit("action.accepted", action.plan, actor, "action accepted", object_type="plan_action",
            object_id=action.id, meta={"plan_id": str(action.plan_id)})
     return action
+
+
+def _progress_note(action: PlanAction, note: str, actor: Actor, today: date) -> ActionUpdate:
+    row = ActionUpdate(action_id=action.id, written_on=today, author_user_id=actor.user_id,
+                       organisation_id=actor.org_id)
+    row.text = note
+    db.session.add(row)
+    return row
 
 
 def _due_findings(action: PlanAction, due: date, today: date) -> list[smart.Finding]:
@@ -450,13 +480,221 @@ def update_action(action: PlanAction, *, status: str, progress: str | None, fail
         action.due = due  # type: ignore[assignment]
         action.due_changes = (action.due_changes or 0) + 1
     if note is not None:
-        update_row = ActionUpdate(action_id=action.id, written_on=today, author_user_id=actor.user_id,
-                                  organisation_id=actor.org_id)
-        update_row.text = note
-        db.session.add(update_row)
+        _progress_note(action, note, actor, today)
     action.updated_at = utcnow()
     _history(action.plan, "action.updated", changes, actor, action)
     db.session.flush()
     _audit("action.updated", action.plan, actor, "action updated", object_type="plan_action", object_id=action.id,
            meta={"plan_id": str(action.plan_id), "fields": sorted(changes), "status": status})
     return action
+
+
+def _still_open(action: PlanAction) -> None:
+    if action.status not in OPEN_STATUSES:
+        raise OperationError("Deze actie is al afgerond en wijzigt niet meer.", field="status")
+
+
+def edit_action(action: PlanAction, *, goal_id: uuid.UUID | None, what: str, done_when: str,
+                owner_user: User | None, owner_member: NetworkMember | None, due: date | None,
+                expected_version: int, actor: Actor, today: date) -> tuple[PlanAction, smart.Verdict]:
+    """What, done-when, owner, goal and due date, re-checked by the SMART checker. A moved
+    due date counts in ``due_changes`` (never reset); a new owner accepts anew."""
+    if expected_version != action.version:
+        raise StaleVersion(action)
+    plan = action.plan
+    _open(plan)
+    _still_open(action)
+    label, owner_user_id = _owner(plan, owner_user, owner_member)
+    if goal_id is not None:
+        _running_goal(plan, goal_id)
+    new_owner = (owner_user.id if owner_user else None, owner_member.id if owner_member else None)
+    owner_changed = new_owner != (action.owner_user_id, action.owner_member_id)
+    accepted = (owner_user_id == actor.user_id) if owner_changed else action.accepted_at is not None
+    verdict = smart.check(smart.ActionDraft(
+        what=what, done_when=done_when, owner_label=label, goal_id=goal_id, due=due, due_text=None,
+        # Agreement is asked when the action is made; an edit does not ask the family again.
+        owner_accepted=accepted, family_agreement_required=False, family_agreed=True, today=today,
+        next_evaluation=plan.next_evaluation, owner_is_group=False), region_words())
+    moved = due != action.due
+    # An overdue action may still get a clearer text: the date rules apply only to a new date.
+    blocking = [f for f in verdict.blocking if moved or f.letter != "T"]
+    if blocking:
+        raise SmartRefused(smart.Verdict(tuple(blocking) + verdict.advice, verdict.resolved_due))
+    for field, value in (("what", what), ("done_when", done_when)):
+        _text(value, field, smart.MAX_TEXT, required=True, label="Deze tekst")
+    new: dict[str, Any] = {"what": what.strip(), "done_when": done_when.strip(), "goal_id": goal_id,
+                           "owner_user_id": new_owner[0], "owner_member_id": new_owner[1], "due": due}
+    changes = {k: {"old": getattr(action, k), "new": v} for k, v in new.items() if getattr(action, k) != v}
+    if not changes:
+        return action, verdict
+    _claim(PlanAction, action, expected_version)
+    for key, value in new.items():
+        setattr(action, key, value)
+    if owner_changed:
+        action.owner_org_id = owner_user.organisation_id if owner_user else None
+        action.accepted_at = utcnow() if accepted else None
+    if moved:
+        action.due_changes = (action.due_changes or 0) + 1
+    action.updated_at = utcnow()
+    _history(plan, "action.edited", changes, actor, action)
+    db.session.flush()
+    _audit("action.edited", plan, actor, "action edited", object_type="plan_action", object_id=action.id,
+           meta={"plan_id": str(plan.id), "fields": sorted(changes), "advice": sorted(f.code for f in verdict.advice)})
+    return action, verdict
+
+
+def _lapse(action: PlanAction, note: str, actor: Actor, today: date, kind: str) -> None:
+    """Vervallen, with the reason as the action's last progress note (who, when, why)."""
+    _claim(PlanAction, action, action.version)
+    old = action.status
+    action.status, action.failure_reason, action.updated_at = "vervallen", None, utcnow()
+    _progress_note(action, note, actor, today)
+    _history(action.plan, kind, {"status": {"old": old, "new": "vervallen"}, "progress": note}, actor, action)
+
+
+def lapse_action(action: PlanAction, *, reason: str, expected_version: int, actor: Actor,
+                 today: date) -> PlanAction:
+    """Vervallen with a reason: the action no longer fits the plan (not "niet gelukt")."""
+    if expected_version != action.version:
+        raise StaleVersion(action)
+    _open(action.plan)
+    _still_open(action)
+    why = _text(reason, "reason", REASON_LENGTH[1], required=True, label="De reden")
+    if len(why or "") < REASON_LENGTH[0]:
+        raise OperationError("Geef een reden waarom de actie vervalt (minstens 5 tekens).", field="reason")
+    _lapse(action, why, actor, today, "action.lapsed")  # type: ignore[arg-type]
+    db.session.flush()
+    _audit("action.lapsed", action.plan, actor, "action lapsed", object_type="plan_action", object_id=action.id,
+           meta={"plan_id": str(action.plan_id)})
+    return action
+
+
+# ---------------------------------------------------------------------------- goals
+
+def _goal_editor(goal: PlanGoal, actor: Actor) -> None:
+    """The organisation that wrote the goal owns its text (the gate reads it as theirs);
+    the zorgcoördinator keeps the plan as a whole up to date."""
+    term = current_term(goal.plan)
+    if goal.organisation_id != actor.org_id and (term is None or term.user_id != actor.user_id):
+        raise OperationError("Alleen de zorgcoördinator of de organisatie die het doel schreef, kan het wijzigen.")
+    _open(goal.plan)
+
+
+def _goal_ends(goal: PlanGoal) -> None:
+    if not goal.running:
+        raise OperationError("Dit doel is al bereikt of vervallen.")
+    open_actions = db.session.scalar(select(func.count()).select_from(PlanAction).where(
+        PlanAction.goal_id == goal.id, PlanAction.status.in_(OPEN_STATUSES)))
+    if open_actions:
+        raise OperationError(f"Bij dit doel staan nog {open_actions} open acties; rond die eerst af of laat ze "
+                             "vervallen.")
+
+
+def update_goal(goal: PlanGoal, text: str, actor: Actor) -> PlanGoal:
+    _goal_editor(goal, actor)
+    body = _text(text, "text", MAX_GOAL_TEXT, required=True, label="Het doel")
+    if body == goal.text:
+        return goal
+    _history(goal.plan, "goal.updated", {"goal_id": goal.id, "text": {"old": goal.text, "new": body}}, actor)
+    goal.text = body
+    db.session.flush()
+    _audit("plan.goal_updated", goal.plan, actor, "goal updated", object_type="plan_goal", object_id=goal.id,
+           meta={"plan_id": str(goal.plan_id)})
+    return goal
+
+
+def achieve_goal(goal: PlanGoal, achieved_on: date | None, actor: Actor, today: date) -> PlanGoal:
+    """Bereikt, on the day it was reached (not in the future)."""
+    _goal_editor(goal, actor)
+    if achieved_on is None or achieved_on > today:
+        raise OperationError("Kies de datum waarop het doel is bereikt (vandaag of eerder).", field="achieved_on")
+    _goal_ends(goal)
+    goal.achieved_on = achieved_on
+    _history(goal.plan, "goal.achieved", {"goal_id": goal.id, "achieved_on": achieved_on}, actor)
+    db.session.flush()
+    _audit("plan.goal_achieved", goal.plan, actor, "goal achieved", object_type="plan_goal", object_id=goal.id,
+           meta={"plan_id": str(goal.plan_id)})
+    return goal
+
+
+def drop_goal(goal: PlanGoal, reason: str, actor: Actor, today: date) -> PlanGoal:
+    """Vervallen: the goal no longer fits; the reason stays in the plan's history."""
+    _goal_editor(goal, actor)
+    why = _text(reason, "reason", REASON_LENGTH[1], required=True, label="De reden")
+    if len(why or "") < REASON_LENGTH[0]:
+        raise OperationError("Geef een reden waarom het doel vervalt (minstens 5 tekens).", field="reason")
+    _goal_ends(goal)
+    goal.dropped_on = today
+    _history(goal.plan, "goal.dropped", {"goal_id": goal.id, "dropped_on": today, "reason": why}, actor)
+    db.session.flush()
+    _audit("plan.goal_dropped", goal.plan, actor, "goal dropped", object_type="plan_goal", object_id=goal.id,
+           meta={"plan_id": str(goal.plan_id)})
+    return goal
+
+
+# ---------------------------------------------------------------------------- evaluate, close
+
+def _coordinator_only(plan: Plan, actor: Actor, doing: str) -> None:
+    """As adopting alone: the current zorgcoördinator owns the plan's evaluation and end."""
+    _open(plan)
+    term = current_term(plan)
+    if term is None or term.user_id != actor.user_id:
+        raise OperationError(f"Alleen de zorgcoördinator kan het plan {doing}.")
+
+
+def evaluate_plan(plan: Plan, *, held_on: date | None, summary: str, next_evaluation: date | None, actor: Actor,
+                  today: date) -> PlanEvaluation:
+    """An evaluation moment: what it concluded and when the next one is (status geëvalueerd)."""
+    _coordinator_only(plan, actor, "evalueren")
+    if plan.status not in ADOPTED:
+        raise OperationError("Stel het plan eerst vast; een conceptplan wordt nog niet geëvalueerd.")
+    if held_on is None or held_on > today:
+        raise OperationError("Kies de datum waarop de evaluatie is gehouden (vandaag of eerder).", field="held_on")
+    body = _text(summary, "summary", MAX_PLAN_TEXT, required=True, label="De samenvatting")
+    if next_evaluation is None or next_evaluation <= today:
+        raise OperationError("Kies een datum voor de volgende evaluatie na vandaag.", field="next_evaluation")
+    _claim(Plan, plan, plan.version)
+    evaluation = PlanEvaluation(plan_id=plan.id, held_on=held_on, next_evaluation=next_evaluation,
+                                organisation_id=actor.org_id, author_user_id=actor.user_id)
+    evaluation.summary = body
+    db.session.add(evaluation)
+    db.session.flush()
+    changes = {"evaluation_id": evaluation.id, "held_on": held_on, "summary": body,
+               "status": {"old": plan.status, "new": "geevalueerd"},
+               "next_evaluation": {"old": plan.next_evaluation, "new": next_evaluation}}
+    plan.status, plan.next_evaluation = "geevalueerd", next_evaluation
+    _history(plan, "plan.evaluated", changes, actor)
+    db.session.flush()
+    _audit("plan.evaluated", plan, actor, "plan evaluated", object_type="plan_evaluation", object_id=evaluation.id,
+           meta={"plan_id": str(plan.id)})
+    return evaluation
+
+
+LAPSED_ON_CLOSE = "Vervallen bij het afsluiten van het plan."
+
+
+def close_plan(plan: Plan, *, reason: str, lapse_open: bool, actor: Actor, today: date) -> Plan:
+    """Afsluiten: refused while actions are open, unless the closer lets them lapse in the
+    same step. The coordinator's term ends; a new plan may then be started."""
+    _coordinator_only(plan, actor, "afsluiten")
+    why = _text(reason, "reason", REASON_LENGTH[1], required=True, label="De reden van afsluiten")
+    if len(why or "") < REASON_LENGTH[0]:
+        raise OperationError("Geef een reden van afsluiten (minstens 5 tekens).", field="reason")
+    still_open = list(db.session.scalars(select(PlanAction).where(
+        PlanAction.plan_id == plan.id, PlanAction.status.in_(OPEN_STATUSES)).order_by(PlanAction.due)))
+    if still_open and not lapse_open:
+        raise OperationError(f"Er staan nog {len(still_open)} acties open. Rond ze eerst af, of kies ervoor ze "
+                             "bij het afsluiten te laten vervallen.", field="lapse_open")
+    _claim(Plan, plan, plan.version)
+    for action in still_open:  # a fixed note: the plan's reason is not copied into every action
+        _lapse(action, LAPSED_ON_CLOSE, actor, today, "action.lapsed")
+    term = current_term(plan)
+    if term is not None:
+        term.end_on = today
+    changes = {"status": {"old": plan.status, "new": "afgesloten"}, "closed_on": today, "reason": why,
+               "lapsed": [a.id for a in still_open]}
+    plan.status, plan.closed_on, plan.close_reason = "afgesloten", today, why
+    _history(plan, "plan.closed", changes, actor)
+    db.session.flush()
+    _audit("plan.closed", plan, actor, "plan closed", meta={"lapsed": len(still_open)})
+    return plan

@@ -25,6 +25,7 @@ from netwerk.operations.families import (
     DuplicatePerson,
     PersonData,
     compose_family,
+    person_by_bsn,
     register_person,
     same_name_and_birth,
     subject_of,
@@ -66,7 +67,7 @@ def _identify(data: PersonData, actor: Actor, now: datetime, choice: str | None)
         raise OperationError("Dit BSN is ongeldig (het voldoet niet aan de elfproef).", field="bsn")
     if data.birth_date > today:
         raise OperationError("De geboortedatum ligt in de toekomst.", field="birth_date")
-    known = db.session.scalar(select(Person).where(Person.bsn_index == blind("bsn", bsn))) if bsn else None
+    known = person_by_bsn(bsn) if bsn else None
     if known is not None:
         if not _same_identity(known, data):
             return _identity_conflict(data, known, actor, today), "geweigerd"

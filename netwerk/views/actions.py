@@ -1,24 +1,28 @@
 """Mijn acties: the between-meetings screen. Every open action the user owns, their
-organisation owns, or that sits on a plan they coordinate, by due date, with "te laat" and
-"binnenkort" marks; status and progress are updated inline (choose, type, save)."""
+organisation owns, or that sits on a plan they coordinate, by due date, with "te laat",
+"binnenkort" and "niet geaccepteerd" marks; status and progress are updated inline
+(choose, type, save) and an owner accepts with one click.
+
+The plan page posts the same forms here, with ``next`` pointing back to the plan: there is
+one update path, whichever screen the user is on.
+"""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
-from wtforms import HiddenField, SelectChoice, SelectField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Optional
 
-from netwerk import access, queries
 from netwerk import operations as ops
-from netwerk.auth import current_actor
+from netwerk import queries
 from netwerk.db import db, utcnow
-from netwerk.forms import StrictForm
+from netwerk.forms import ActionAcceptForm, ActionProgressForm
 from netwerk.models.plans import ACTION_STATES, FAILURE_REASONS, PlanAction
 from netwerk.operations.common import OperationError
-from netwerk.operations.plans import StaleVersion, update_action
-from netwerk.web import Page, load_or_404, permission_required
+from netwerk.operations.plans import StaleVersion, accept_action, update_action
+from netwerk.web import Page, load_or_404, permission_required, work_actor
 
 bp = Blueprint("actions", __name__)
 
@@ -26,14 +30,16 @@ STALE_MESSAGE = ("Iemand anders heeft deze actie intussen bijgewerkt; hieronder 
                  "Uw wijziging is niet opgeslagen.")
 
 
-class ActionProgressForm(StrictForm):
-    version = HiddenField(validators=[InputRequired()])
-    status = SelectField("Status", choices=[SelectChoice(k, v) for k, v in ACTION_STATES.items()],
-                         validators=[InputRequired()])
-    failure_reason = SelectField("Reden als niet gelukt", validators=[Optional()], choices=[
-        SelectChoice("", "—"), *(SelectChoice(k, v) for k, v in FAILURE_REASONS.items())])
-    progress = TextAreaField("Voortgang", validators=[Optional()])
-    submit = SubmitField("Opslaan")
+def safe_next(value: str | None) -> str | None:
+    """A same-site path to return to, or None. Anything with a scheme, a host, a
+    protocol-relative ``//`` or a backslash (which browsers read as ``/``) is refused, so
+    the form cannot be turned into a redirect to another site."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return None
+    if any(ord(ch) < 33 for ch in value):
+        return None
+    parts = urlsplit(value)
+    return value if not parts.scheme and not parts.netloc else None
 
 
 def _page(status: int = 200) -> Page:
@@ -42,9 +48,23 @@ def _page(status: int = 200) -> Page:
     # Rendered before the commit of the gate's audit entries: a commit expires the loaded
     # rows, and reloading them one by one would make the page cost a statement per action.
     body = render_template("actions/index.html", rows=rows, states=ACTION_STATES, reasons=FAILURE_REASONS,
-                           today=today)
+                           today=today, accept_days=queries.accept_days())
     db.session.commit()
     return body, status
+
+
+def _touchable(action_id: str) -> PlanAction:
+    """The action, if the user may work on it; otherwise the same 404 as a missing one."""
+    action = load_or_404(PlanAction, action_id)
+    if not queries.may_touch_action(current_user, action):
+        abort(404)
+    return action
+
+
+def _refused(back: str | None, status: int) -> Page | Response:
+    # From the plan page the refusal goes back there: it shows the current state and the
+    # flashed message. Nothing was written (the caller rolled back).
+    return redirect(back) if back else _page(status)
 
 
 @bp.route("/mijn-acties")
@@ -57,15 +77,14 @@ def index() -> Page:
 @bp.route("/acties/<action_id>", methods=["POST"])
 @permission_required("persons.work")
 def update(action_id: str) -> Page | Response:
-    action = load_or_404(PlanAction, action_id)
-    if not queries.may_touch_action(current_user, action):
-        abort(404)
+    action = _touchable(action_id)
     form = ActionProgressForm()
+    back = safe_next(form.next.data)
     if not form.validate_on_submit():
         for errors in [form.form_errors, *(f.errors for f in form)]:
             for message in errors:
                 flash(message, "error")
-        return _page(422)
+        return _refused(back, 422)
     try:
         version = int(form.version.data)
     except (TypeError, ValueError):
@@ -73,15 +92,33 @@ def update(action_id: str) -> Page | Response:
     try:
         update_action(action, status=form.status.data, progress=form.progress.data,
                       failure_reason=form.failure_reason.data or None, due=None, expected_version=version,
-                      actor=current_actor(access.work_role(current_user)), today=utcnow().date())
+                      actor=work_actor(), today=utcnow().date())
     except StaleVersion:
         db.session.rollback()
         flash(STALE_MESSAGE, "error")
-        return _page(409)
+        return _refused(back, 409)
     except OperationError as exc:
         db.session.rollback()
         flash(exc.message, "error")
-        return _page(422)
+        return _refused(back, 422)
     db.session.commit()
     flash("Actie bijgewerkt.", "success")
-    return redirect(url_for("actions.index"))
+    return redirect(back or url_for("actions.index"))
+
+
+@bp.route("/acties/<action_id>/accepteren", methods=["POST"])
+@permission_required("persons.work")
+def accept(action_id: str) -> Response:
+    action = _touchable(action_id)
+    form = ActionAcceptForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        accept_action(action, current_user, work_actor(), utcnow())
+    except OperationError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash("Actie geaccepteerd.", "success")
+    return redirect(safe_next(form.next.data) or url_for("actions.index"))

@@ -263,3 +263,27 @@ def test_a_concern_with_a_covenant_category_and_a_network_member_owning_an_actio
     assert response.status_code == 302, html(response)
     assert db.session.scalar(select(PlanAction)).owner_member_id == member.id
     assert "Oma Jansen" in html(cjg.get(world.url))
+
+
+def test_forms_offer_only_what_the_gate_disclosed(app, world):
+    """The plan page's forms are part of the page: a viewer without a purpose finds no goal
+    text in the goal list, no network member in the owner list and no family view in the
+    edit form (which is not offered at all), and cannot post one either."""
+    plan = started(world)
+    ops.add_goal(plan, "school", "DOELTEKST Noor gaat weer naar school", world.coordinator, actor(world.coordinator))
+    ops.add_network_member(plan, "informeel", "NETWERKNAAM Oma Jansen", "vangt op", None, None,
+                           actor(world.coordinator))
+    db.session.commit()
+    agent = client_for(app, world.agent)  # involved, but the plan gives the police no purpose
+    page = html(agent.get(world.url))
+    for marker in ("DOELTEKST", "NETWERKNAAM", "We willen rust", "Oma helpt veel"):
+        assert marker not in page, marker
+    assert "plan-bewerken" not in page
+    response = post_form(agent, f"{world.url}/bewerken", {
+        "family_view": "overschreven", "strengths": "", "next_evaluation": "", "version": str(plan.version)},
+        token_from=world.url)
+    assert response.status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Plan, plan.id).family_view == "We willen rust in huis"
+    coordinator = html(client_for(app, world.coordinator).get(world.url))
+    assert "DOELTEKST" in coordinator and "NETWERKNAAM" in coordinator and "We willen rust" in coordinator

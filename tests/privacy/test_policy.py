@@ -11,7 +11,7 @@ from netwerk.db import db
 from privacy.audit import Actor, blind
 from privacy.models import AuditEntry
 from privacy.operations import RuleSpec
-from privacy.policy import decide
+from privacy.policy import Ask, decide, decide_many
 from tests.factories import allow, make_covenant, make_user
 
 
@@ -67,3 +67,28 @@ def test_an_allowed_decision_names_covenant_version_article_and_basis(app):
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "content.read")).one()
     assert (entry.outcome, entry.covenant_version, entry.covenant_article, entry.legal_basis) == (
         "allowed", "2026-1", "art. 7 lid 2", "toestemming")
+
+
+def test_a_list_view_decides_each_ask_as_decide_does_and_audits_once_per_outcome(app):
+    """decide_many: the same verdicts as one decide() per ask, but one audit entry per group
+    of equal outcome, naming every subject (so each household's trail still finds it) and
+    listing the objects."""
+    user = make_user("deelnemer")
+    other = make_user("deelnemer")
+    make_covenant(user.organisation, other.organisation, rules=[allow(user.organisation)])
+    viewer = actor_for(user, "deelnemer")
+    asks = [Ask((blind("family", f"f-{i}"), blind("person", f"p-{i}")), "zorgen", "signalering",
+                other.organisation_id, f"plan-{i}") for i in range(3)]
+    asks.append(Ask((blind("family", "f-9"),), "gezondheid", "signalering", other.organisation_id, "plan-9"))
+    decisions = decide_many(viewer, asks, object_type="plan", meta={"context": "test"})
+    singles = [decide(viewer, subjects=list(a.subjects), category=a.category, purpose=a.purpose,
+                      owner_org_id=a.owner_org_id).allowed for a in asks]
+    assert [d.allowed for d in decisions] == singles == [True, True, True, False]
+    db.session.commit()
+    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.object_type == "plan")
+                                 .order_by(AuditEntry.seq)).all()
+    assert [(e.outcome, e.data_categories, e.object_id) for e in entries] == [
+        ("allowed", ["zorgen"], None), ("denied", ["gezondheid"], "plan-9")]
+    assert entries[0].meta["objects"] == ["plan-0", "plan-1", "plan-2"]
+    assert entries[0].meta["owner_org"] == str(other.organisation_id) and entries[0].meta["context"] == "test"
+    assert set(entries[0].subject_ids) == {s for a in asks[:3] for s in a.subjects}
