@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 PERIODIC: list[tuple[str, timedelta]] = [
     ("netwerk.jobs.expire_involvements", timedelta(days=1)),
     ("netwerk.jobs.remind_actions", timedelta(days=1)),
+    ("privacy.jobs.verify_audit_chain", timedelta(days=1)),
 ]
 
 

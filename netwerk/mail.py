@@ -38,6 +38,12 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Neem contact met elkaar op en leg vast wie de regie voert.\n\nBekijken: {link}\n\n"
         "Dit bericht bevat bewust geen namen of inhoud.",
     ),
+    "audit_chain_failed": (
+        "Netwerk: de controle van het auditlog is niet in orde",
+        "Beste {name},\n\nBij de dagelijkse controle van het auditlog is een afwijking gevonden. "
+        "Bekijk de stand op het privacy-dashboard en volg de incidentprocedure.\n\nBekijken: {link}\n\n"
+        "Dit bericht bevat bewust geen details.",
+    ),
     "account_deactivated": (
         "Uw account voor Netwerk is gedeactiveerd",
         "Beste {name},\n\nUw account in Netwerk is gedeactiveerd; u bent overal uitgelogd.\n\n"

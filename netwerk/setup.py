@@ -19,7 +19,9 @@ from netwerk.extensions import csrf, db, limiter, migrate
 from netwerk.policy import may
 from netwerk.queries import unread_notifications
 from privacy.cli import privacy_cli
+from privacy.dashboard import bp as privacy_dashboard_bp
 from privacy.encryption import Keyring
+from privacy.explorer import bp as audit_explorer_bp
 from privacy.keys import load_master_keys
 from privacy.views import bp as privacy_bp
 
@@ -81,6 +83,8 @@ def init_security(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     views.register(app)
     app.register_blueprint(privacy_bp)
+    app.register_blueprint(audit_explorer_bp)
+    app.register_blueprint(privacy_dashboard_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API authenticates by bearer token and ignores cookies
 

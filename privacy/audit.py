@@ -21,11 +21,12 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from flask import current_app
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, insert, select, text
+from sqlalchemy.orm import Session
 
 from netwerk.db import db, on_commit, utcnow
 from netwerk.jobqueue import enqueue
-from privacy.models import AuditCheckpoint, AuditEntry
+from privacy.models import AuditCheckpoint, AuditEntry, AuditSubject
 
 GENESIS_HASH = "0" * 64
 # An arbitrary but fixed 63-bit number naming "the audit chain" among advisory locks.
@@ -83,6 +84,19 @@ def entry_digest(values: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(values)).hexdigest()
 
 
+# The chain's head as this transaction last wrote it. While a transaction holds the chain
+# (PostgreSQL: the advisory lock; SQLite: the write lock) nobody else can move the head,
+# so the second and later entries of a request skip the lock call and the head query.
+# Any rollback — a savepoint's too — forgets it, as the entries it counted may be gone.
+_HEAD = "privacy.audit_head"
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_head(session: Session, *args: object) -> None:
+    session.info.pop(_HEAD, None)
+
+
 def _lock_chain() -> None:
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
@@ -93,6 +107,14 @@ def _head() -> tuple[int, str]:
         select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
     ).first()
     return (row[0], row[1]) if row else (0, GENESIS_HASH)
+
+
+def _locked_head() -> tuple[int, str]:
+    memo = db.session.info.get(_HEAD)
+    if memo is not None:
+        return memo
+    _lock_chain()
+    return _head()
 
 
 def record(
@@ -116,8 +138,7 @@ def record(
     ``subjects`` must already be blinded (:func:`blind`); ``summary`` is a stable English
     phrase, ``meta`` holds ids and codes only — never names or case content.
     """
-    _lock_chain()
-    seq, prev_hash = _head()
+    seq, prev_hash = _locked_head()
     values: dict[str, Any] = {
         "seq": seq + 1,
         "occurred_at": utcnow(),
@@ -144,10 +165,20 @@ def record(
     entry = AuditEntry(**values, entry_hash=entry_digest(values))
     db.session.add(entry)
     db.session.flush()
+    db.session.info[_HEAD] = (entry.seq, entry.entry_hash)
+    _index_subjects(entry.seq, values["subject_ids"])
     every = current_app.config["AUDIT_CHECKPOINT_EVERY"]
     if every and entry.seq % every == 0:
         on_commit(lambda s=entry.seq: _enqueue_checkpoint(s))
     return entry
+
+
+def _index_subjects(seq: int, subjects: list[str]) -> None:
+    """The explorer's (subject, seq) rows, in the entry's transaction so the index never
+    lags the chain. Not hashed: the chain already proves ``subject_ids``."""
+    rows = [{"subject": subject, "seq": seq} for subject in sorted(set(subjects))]
+    if rows:
+        db.session.execute(insert(AuditSubject), rows)
 
 
 def _enqueue_checkpoint(seq: int) -> None:
@@ -156,7 +187,7 @@ def _enqueue_checkpoint(seq: int) -> None:
 
 # --- checkpoints --------------------------------------------------------------------------
 
-def _checkpoint_message(seq: int, entry_hash: str, created_at: datetime) -> bytes:
+def checkpoint_message(seq: int, entry_hash: str, created_at: datetime) -> bytes:
     return f"netwerk-audit-checkpoint|{seq}|{entry_hash}|{_plain(created_at)}".encode()
 
 
@@ -179,7 +210,7 @@ def create_checkpoint() -> AuditCheckpoint | None:
         return existing
     keys = current_app.extensions["netwerk.master_keys"]
     created = utcnow()
-    signature = keys.signing_key.sign(_checkpoint_message(seq, head_hash, created))
+    signature = keys.signing_key.sign(checkpoint_message(seq, head_hash, created))
     cp = AuditCheckpoint(
         seq=seq, entry_hash=head_hash, created_at=created,
         key_fingerprint=keys.signing_fingerprint, signature=signature.hex(),
@@ -306,7 +337,7 @@ def _verify_checkpoints(
         try:
             keys.verify_key.verify(
                 bytes.fromhex(cp["signature"]),
-                _checkpoint_message(seq, cp["entry_hash"], datetime.fromisoformat(cp["created_at"])),
+                checkpoint_message(seq, cp["entry_hash"], datetime.fromisoformat(cp["created_at"])),
             )
         except (InvalidSignature, ValueError):
             return result.fail(seq, f"checkpoint at entry {seq} has an invalid signature")

@@ -82,6 +82,27 @@ class AuditEntry(db.Model):
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
+class AuditSubject(db.Model):
+    """Which entries name which subject: the audit explorer's index.
+
+    Filtering by person or family over the JSON ``subject_ids`` of millions of entries
+    cannot use an index on SQLite and only a coarse one on PostgreSQL; with the primary
+    key (subject, seq) "entries about X, newest first" is one index range scan. Written by
+    :func:`privacy.audit.record` in the entry's transaction. It is derived data, not part
+    of the hashed content: the chain proves ``subject_ids``, and a missing index row can
+    be found by comparing the two. The foreign key cascades because the index must follow
+    whatever happens to an entry (even a database administrator's tampering, which the
+    chain then reports); the application itself never updates or deletes either table.
+    """
+
+    __tablename__ = "audit_subject"
+
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("audit_entry.seq", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True)
+
+
 class AuditCheckpoint(db.Model):
     """An Ed25519 signature over the chain head at ``seq``.
 

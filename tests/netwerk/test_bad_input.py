@@ -33,11 +33,12 @@ TOO_BIG = "Het verzoek is te groot (maximaal 1 MB)."
 # --- helpers ------------------------------------------------------------------------------
 
 def snapshot() -> dict[str, list[str]]:
-    """Every row of every table, so an insert, update or delete anywhere shows up."""
+    """Every row of every table, so an insert, update or delete anywhere shows up. The audit
+    subject index is left out: it is derived from ``audit_entry`` rows, checked there."""
     db.session.expire_all()
     return {
         table.name: sorted(repr(tuple(row)) for row in db.session.execute(select(table)))
-        for table in db.metadata.sorted_tables
+        for table in db.metadata.sorted_tables if table.name != "audit_subject"
     }
 
 

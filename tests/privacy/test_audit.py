@@ -63,6 +63,21 @@ def test_entries_chain_and_verify(app):
     assert result.entries == 10
 
 
+def test_a_rolled_back_savepoint_does_not_break_the_chain(app):
+    """A transaction remembers the head it wrote; entries of a savepoint that is rolled back
+    are gone, so the next entry must link to the head before them."""
+    record("test.event", actor=ACTOR, summary="kept")
+    with pytest.raises(RuntimeError), db.session.begin_nested():
+        record("test.event", actor=ACTOR, summary="rolled back with its savepoint")
+        raise RuntimeError("refused")
+    record("test.event", actor=ACTOR, summary="kept too")
+    db.session.commit()
+    entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
+    assert [(e.seq, e.summary) for e in entries] == [(1, "kept"), (2, "kept too")]
+    assert entries[1].prev_hash == entries[0].entry_hash
+    assert verify_chain().ok
+
+
 def test_audit_row_is_written_in_the_callers_transaction(app):
     record("test.event", actor=ACTOR, summary="rolled back")
     db.session.rollback()
