@@ -33,9 +33,6 @@ import http.client
 import json
 import os
 import random
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -51,6 +48,7 @@ from sqlalchemy import func, select
 
 from netwerk.db import db, utcnow
 from netwerk.models.plans import ActionUpdate, Plan, PlanAction
+from tests.services import GunicornProcess
 
 # The login limit is per address and per gunicorn worker (memory storage); all token
 # requests of the bench come from 127.0.0.1, so the default "20 per minute" is raised.
@@ -67,74 +65,18 @@ def wsgi() -> Flask:
 
 # --- the server ------------------------------------------------------------------------------
 
-@dataclass
-class Server:
-    """gunicorn in its own session, so the master and its workers form one process group
-    that is stopped by the master's PID."""
+class Server(GunicornProcess):
+    """gunicorn -w N -k gthread --threads M on the bench's database (tests.services)."""
 
-    url: str
-    instance: Path
-    workers: int
-    threads: int
-    port: int = 0
-    proc: subprocess.Popen[bytes] | None = None
+    def __init__(self, url: str, instance: Path, workers: int, threads: int) -> None:
+        env = dict(os.environ, **{ENV_URL: url, ENV_INSTANCE: str(instance)})
+        super().__init__("action_patch:wsgi()", cwd=bench.ROOT / "bench", env=env, log=instance / "gunicorn.log",
+                         workers=workers, threads=threads, extra=("--timeout", "60"),
+                         health="/api/v1/openapi.json")
 
     @property
     def config(self) -> str:
         return f"gunicorn -w {self.workers} -k gthread --threads {self.threads} on 127.0.0.1:{self.port}"
-
-    @property
-    def log(self) -> Path:
-        return self.instance / "gunicorn.log"
-
-    def start(self, timeout: float = 60.0) -> None:
-        from tests.services import free_port
-
-        self.port = free_port()
-        env = dict(os.environ, **{ENV_URL: self.url, ENV_INSTANCE: str(self.instance)})
-        command = [str(Path(sys.executable).with_name("gunicorn")), "--chdir", str(bench.ROOT / "bench"),
-                   "-b", f"127.0.0.1:{self.port}", "-w", str(self.workers), "-k", "gthread",
-                   "--threads", str(self.threads), "--graceful-timeout", "5", "--timeout", "60",
-                   "--error-logfile", str(self.log), "action_patch:wsgi()"]
-        self.proc = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}:\n{self._tail()}")
-            if self._answers():
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not answer within {timeout:.0f} s:\n{self._tail()}")
-
-    def _answers(self) -> bool:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-        try:
-            conn.request("GET", "/api/v1/openapi.json")
-            return conn.getresponse().status == 200
-        except OSError:
-            return False
-        finally:
-            conn.close()
-
-    def _tail(self) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
-        return "<no log>"
-
-    def stop(self) -> None:
-        """SIGTERM to the process group led by our gunicorn master, SIGKILL if it lingers."""
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
 
 
 @contextlib.contextmanager

@@ -18,12 +18,16 @@ def demo_command() -> None:
     if not current_app.config["DEMO_MODE"]:
         # The demo accounts share a published password and skip two-factor.
         raise click.ClickException("De demoregio kan alleen in demomodus worden aangemaakt (niet in productie).")
+    # Imported here: meetings builds on netwerk (see netwerk/setup.py).
+    from meetings.demo import create_demo_overleggen  # noqa: PLC0415
+
     orgs, users = create_demo_region()
     persons = create_demo_cases(utcnow().date())
+    overleggen = create_demo_overleggen(utcnow().date())
     db.session.commit()
     jobqueue.drain(current_app._get_current_object())  # type: ignore[attr-defined]
-    click.echo(f"Demoregio klaar: {orgs} organisaties, {users} accounts en {persons} personen "
-               "aangemaakt (bestaande overgeslagen).")
+    click.echo(f"Demoregio klaar: {orgs} organisaties, {users} accounts, {persons} personen en "
+               f"{overleggen} overleggen aangemaakt (bestaande overgeslagen).")
     click.echo(f"Wachtwoord voor alle demo-accounts: {demo_password()}")
     for account in demo_accounts():
         click.echo(f"  {account.email:<45} {', '.join(account.roles):<16} {account.organisation}")

@@ -124,10 +124,11 @@ class DemoPerson:
     born: date
     bsn: str | None = None
     safety_flag: bool = False
+    address: str | None = None  # fictional; letters to families need one
 
 
 PERSONS = [
-    DemoPerson("sanne", "Sanne", "de Vries", date(1984, 5, 17)),
+    DemoPerson("sanne", "Sanne", "de Vries", date(1984, 5, 17), address="Demostraat 12, 2400 AA Alphen aan den Rijn"),
     DemoPerson("daan", "Daan", "de Vries", date(2010, 9, 2), "111222333"),
     DemoPerson("lotte", "Lotte", "de Vries", date(2014, 1, 23)),
     DemoPerson("yara", "Yara", "Bakker", date(2011, 6, 30), safety_flag=True),
@@ -162,7 +163,8 @@ def create_demo_cases(today: date) -> int:
     users = {u.email.split("@")[0]: u for u in db.session.scalars(select(User))}
     persons = {p.key: ops.register_person(ops.PersonData(p.first, p.last, p.born, bsn=p.bsn,
                                                          municipality="Alphen aan den Rijn",
-                                                         safety_flag=p.safety_flag), actor, today)
+                                                         address=p.address, safety_flag=p.safety_flag),
+                                         actor, today)
                for p in PERSONS}
     for members in HOUSEHOLDS:
         ops.compose_family([(persons[key], relation) for key, relation in members], actor)

@@ -18,6 +18,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # The "that" layer: registering involvements, seeing matches and persons one's own
     # organisation is involved with. Content is still decided by the privacy gate.
     "persons.work": frozenset({"deelnemer", "voorzitter", "secretaris"}),
+    # Overleggen: taking part (per section, decided in meetings.policy) and setting one up.
+    "meetings.view": frozenset({"deelnemer", "voorzitter", "secretaris"}),
+    "meetings.create": frozenset({"voorzitter", "secretaris"}),
 }
 
 

@@ -23,6 +23,7 @@ from netwerk.models import (
     FamilyMember,
     Involvement,
     Match,
+    NetworkMember,
     Notification,
     Organisation,
     OutboxMail,
@@ -157,6 +158,7 @@ def unread_notifications(user_id: uuid.UUID) -> int:
 # per person (which would cost statements per family).
 
 OPEN_ACTION_STATES = ("open", "bezig")
+NETWORK_OWNER = "Iemand uit het netwerk van het gezin"  # how lists name a network member
 
 
 def add_working_days(start: date, days: int) -> date:
@@ -253,23 +255,31 @@ def family_members(family_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID
     return members
 
 
-def my_actions(user: User, today: date) -> list[ActionRow]:
-    """Open actions the user owns, their organisation owns, or that sit on a plan they
-    coordinate, sorted by due date, each read through the gate once per (family, owner)."""
+def my_open_actions(user: User) -> list[PlanAction]:
+    """Open actions the user owns (as a professional, or as a network member linked to their
+    account), their organisation owns, or that sit on a plan they coordinate, by due date:
+    what Mijn acties and GET /api/v1/me/actions list."""
     org_id = user.organisation_id
-    mine = [PlanAction.owner_user_id == user.id]
+    mine = [PlanAction.owner_user_id == user.id,
+            PlanAction.owner_member_id.in_(select(NetworkMember.id).where(NetworkMember.user_id == user.id))]
     if org_id is not None:
         mine.append(PlanAction.owner_org_id == org_id)
     coordinated = set(db.session.scalars(_coordinated_plan_ids(user.id)))
     if coordinated:
         mine.append(PlanAction.plan_id.in_(coordinated))
-    actions = list(db.session.scalars(
+    return list(db.session.scalars(
         select(PlanAction).join(Plan, Plan.id == PlanAction.plan_id)
         .where(or_(*mine), PlanAction.status.in_(OPEN_ACTION_STATES), Plan.status != "afgesloten")
         .options(selectinload(PlanAction.plan).selectinload(Plan.family),
                  selectinload(PlanAction.owner_user).selectinload(User.organisation),
                  selectinload(PlanAction.owner_member))
         .order_by(PlanAction.due, PlanAction.created_at)))
+
+
+def my_actions(user: User, today: date) -> list[ActionRow]:
+    """Mijn acties: :func:`my_open_actions` with marks, each read through the gate."""
+    org_id = user.organisation_id
+    actions = my_open_actions(user)
     if not actions:
         return []
     members = family_members({a.plan.family_id for a in actions})
@@ -281,13 +291,14 @@ def my_actions(user: User, today: date) -> list[ActionRow]:
     rows = []
     for a in actions:
         key = (a.plan.family_id, a.owner_org_id or a.organisation_id)
-        relation = "eigen" if a.owner_user_id == user.id else (
+        own = a.owner_user_id == user.id or (a.owner_member is not None and a.owner_member.user_id == user.id)
+        relation = "eigen" if own else (
             "organisatie" if org_id is not None and a.owner_org_id == org_id else "regie")
         if a.owner_user is not None:
             org = a.owner_user.organisation
             owner = f"{a.owner_user.name} ({org.name})" if org is not None else a.owner_user.name
         else:
-            owner = "Iemand uit het netwerk van het gezin"
+            owner = NETWORK_OWNER
         rows.append(ActionRow(a, a.plan.family, relation, owner, allowed[key],
                               None if allowed[key] else contact_line(orgs[key[1]], None),
                               overdue=a.due < today, due_soon=today <= a.due <= soon,

@@ -81,7 +81,12 @@ def init_security(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    # Imported here: meetings builds on netwerk, so a module-level import would be circular
+    # whenever meetings is imported first (a worker, a test module).
+    from meetings.views import bp as meetings_bp  # noqa: PLC0415
+
     views.register(app)
+    app.register_blueprint(meetings_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(audit_explorer_bp)
     app.register_blueprint(privacy_dashboard_bp)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import tempfile
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -59,3 +61,12 @@ def logged_in(client: FlaskClient, user: User, password: str = PASSWORD) -> None
     """Log in and insist on landing on the dashboard."""
     response = full_login(client, user, password)
     assert response.status_code == 302 and path_of(response) == "/", html(response)
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of a PDF as poppler's pdftotext reads it (layout order)."""
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as fh:
+        fh.write(data)
+        fh.flush()
+        return subprocess.run(["pdftotext", fh.name, "-"], capture_output=True, text=True, check=True,
+                              timeout=30).stdout

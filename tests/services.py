@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import http.client
 import os
 import pwd
 import re
@@ -35,6 +36,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -678,3 +680,74 @@ class RedisServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class GunicornProcess:
+    """The app under gunicorn (gthread) on 127.0.0.1 and a free port, in its own session:
+    master and workers form one process group, stopped (or killed) by the master's PID.
+    Used by the real-server tests and the benches."""
+
+    def __init__(self, app_spec: str, *, cwd: Path, env: dict[str, str], log: Path, workers: int = 1,
+                 threads: int = 16, extra: Sequence[str] = (), health: str = "/healthz") -> None:
+        self.app_spec, self.cwd, self.env, self.log = app_spec, cwd, env, log
+        self.workers, self.threads, self.extra, self.health = workers, threads, tuple(extra), health
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start and wait (bounded) until the health path answers 200; RuntimeError otherwise."""
+        command = [str(Path(sys.executable).with_name("gunicorn")), "-b", f"127.0.0.1:{self.port}",
+                   "-w", str(self.workers), "-k", "gthread", "--threads", str(self.threads),
+                   "--graceful-timeout", "5", "--error-logfile", str(self.log), *self.extra, self.app_spec]
+        self.proc = subprocess.Popen(command, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}:\n{self.tail()}")
+            if self.answers():
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"gunicorn did not answer within {timeout:.0f} s:\n{self.tail()}")
+
+    def answers(self) -> bool:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+        try:
+            conn.request("GET", self.health)
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            conn.close()
+
+    def tail(self, lines: int = 40) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        return "<no log>"
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no graceful anything."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        """SIGTERM to the process group, SIGKILL if it lingers."""
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)

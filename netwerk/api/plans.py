@@ -17,7 +17,7 @@ from typing import Any, Literal
 from flask import Response, abort, request
 from flask_login import current_user
 from pydantic import Field
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from netwerk import access, queries
 from netwerk import operations as ops
@@ -32,10 +32,10 @@ from netwerk.models.plans import (
     AGREEMENT_GIVERS,
     FAILURE_REASONS,
     NetworkMember,
-    Plan,
     PlanAction,
 )
 from netwerk.operations.plans import OWNER_REQUIRED, current_term
+from netwerk.queries import NETWORK_OWNER
 from netwerk.web import load_or_404, open_plan_or_404, visible_family, work_actor
 from privacy.audit import Actor, blind
 
@@ -166,9 +166,11 @@ def _subjects(family_id: uuid.UUID) -> list[str]:
 
 
 def _owner_label(action: PlanAction) -> str:
+    # A network member's name is plan content: lists name them as Mijn acties does; the
+    # plan's own answer carries the network (through the gate) and owner_member_id.
     if action.owner_user is not None:
         return action.owner_user.name
-    return action.owner_member.name if action.owner_member is not None else ""
+    return NETWORK_OWNER if action.owner_member_id is not None else ""
 
 
 def _action_out(action: PlanAction, texts: bool) -> ActionOut:
@@ -332,13 +334,7 @@ def update_action(action_id: str, body: ActionPatch) -> Response:
 @endpoint("/me/actions", "GET", "Open acties van u en uw organisatie, op volgorde van datum",
           response_model=ActionList, permission=WORK, scope="actions:read")
 def my_actions() -> Response:
-    mine = select(NetworkMember.id).where(NetworkMember.user_id == current_user.id)
-    actions = list(db.session.scalars(
-        select(PlanAction).join(Plan, Plan.id == PlanAction.plan_id)
-        .where(Plan.status != "afgesloten", PlanAction.status.in_(OPEN_STATES),
-               or_(PlanAction.owner_user_id == current_user.id, PlanAction.owner_member_id.in_(mine),
-                   PlanAction.owner_org_id == current_user.organisation_id))
-        .order_by(PlanAction.due, PlanAction.created_at)))
+    actions = queries.my_open_actions(current_user)
     out = _actions_out(work_actor(), actions, "mijn_acties") if actions else []
     db.session.commit()  # the gate's audit entries
     return respond(ActionList(actions=out))

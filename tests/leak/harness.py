@@ -8,19 +8,24 @@ How it works
 1. **Plant.** :func:`plant_notes` writes one note per covenant category through the real
    operation (``ops.add_note``); each note's text carries a marker
    ``LEAK-<category>-<32 hex>``. The returned registry maps marker -> :class:`Planted`
-   (note id, person id, category, owner organisation).
+   (note id, person id, category, owner organisation). A household's plan is planted the
+   same way, piece by piece (``tests/leak/plan_scenario.py``): each :class:`Planted` then
+   names the plan (and action) and the (category, owner) group ``plan_content`` reads it in.
 2. **Collect.** :func:`run` logs in as each user and asks every registered channel for what
    that user can reach: an iterable of :class:`Exposure` (location, text, and — for
    request-driven channels — the audit window of the request that produced the text).
 3. **Check.** :func:`check` looks for markers in every exposure. A marker is legitimate only
    if (a) the channel may carry content at all, (b) an audit entry ``content.read`` with
    outcome ``allowed`` exists for that user *within the window of the request that showed
-   it*, naming the note id in ``meta.notes``, and (c) replaying that entry's purpose through
-   ``privacy.policy.evaluate`` (the gate without its audit side effect) allows it, where
-   the purpose is one the user actually has for that person (a context from
-   ``netwerk.access.purposes_for``: a match, a claimed noodtoegang, ...) or the note is
-   the user's own organisation's. Anything else is a :class:`Leak`. A 5xx answer, or a
-   GET that logs the walk out, is reported too (:meth:`Report.assert_clean`).
+   it*, naming the note id in ``meta.notes`` (a plan piece: the plan as object, or its
+   action in ``meta.actions``) with the piece's category and subject, and (c) replaying
+   that entry's purpose through ``privacy.policy.evaluate`` (the gate without its audit
+   side effect; for a plan piece about every household member) allows it, where the
+   purpose is one the user actually has for that person or household (a context from
+   ``netwerk.access.purposes_for`` / ``family_purposes``: a match, the plan, a claimed
+   noodtoegang, ...) or the content is the user's own organisation's. Anything else is a
+   :class:`Leak`. A 5xx answer, or a GET that logs the walk out, is reported too
+   (:meth:`Report.assert_clean`).
 
 The channels
 ============
@@ -31,8 +36,10 @@ The channels
   short select, each search term in a text field), then probes every GET route of
   ``app.url_map`` with its parameters filled from :attr:`Scenario.ids` — so pages this user
   is never linked to are asked for too. A person page is asked for with every covenant
-  purpose as ``?doel=`` (when the page itself answers 200); other pages with ``?doel=``
-  when they name the parameter. The decoded session cookie is scanned with each page.
+  purpose as ``?doel=`` (when the page itself answers 200), and so is a household's plan;
+  other pages with ``?doel=`` when they name the parameter. :attr:`Scenario.seeds` are
+  asked for first, linked or not, with every purpose. The decoded session cookie is
+  scanned with each page.
   Never requested: ``/uitloggen``, ``/static/``, ``/api/`` (the api channel's) and
   :data:`NEVER_PROBED`.
 * ``api`` — a bearer token from ``POST /api/v1/auth/token`` (with ``otp`` when the account
@@ -84,7 +91,7 @@ import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from html.parser import HTMLParser
 from itertools import islice, product
 from typing import Any
@@ -98,13 +105,26 @@ from sqlalchemy.exc import PendingRollbackError
 from netwerk import access
 from netwerk import operations as ops
 from netwerk.db import db, utcnow
-from netwerk.models import Family, FamilyMember, Involvement, Match, Note, Organisation, OutboxMail, Person, User
+from netwerk.models import (
+    Family,
+    FamilyMember,
+    Involvement,
+    Match,
+    Note,
+    Organisation,
+    OutboxMail,
+    Person,
+    Plan,
+    PlanAction,
+    PlanGoal,
+    User,
+)
 from netwerk.operations.families import subject_of
-from privacy.audit import Actor
+from privacy.audit import Actor, blind
 from privacy.models import AuditEntry, Consent, CovenantVersion
 from privacy.policy import evaluate
 from tests.conftest import login, post_form
-from tests.helpers import fresh_code, path_of
+from tests.helpers import fresh_code, path_of, pdf_text
 
 MARKER_RE = re.compile(r"LEAK-([a-z_]+)-([0-9a-f]{32})", re.IGNORECASE)
 # A shortened preview ("LEAK-zorgen-3f2a9c01…") still gives itself away by its first hex.
@@ -123,10 +143,29 @@ APP_LOGGERS = ("netwerk", "privacy", "meetings", "escalation", "config")
 
 @dataclass(frozen=True)
 class Planted:
-    note_id: uuid.UUID
-    person_id: uuid.UUID
+    """Where a marker was planted. A note has ``note_id`` and ``person_id``; a piece of a
+    household's plan (1gezin1plan) has ``plan_id`` and ``family_id`` instead, and
+    ``action_id`` when it belongs to an action. ``category`` and ``owner_org_id`` are what
+    the gate decides on: for a plan piece, the (category, owner) group ``plan_content``
+    reads it in. ``shown_on``: the channels meant to show it (to whoever the gate allows):
+    a complete walk of such a channel must find it. Elsewhere it may still appear, but only
+    with the audited disclosure of its group, like anything else."""
+
+    note_id: uuid.UUID | None
+    person_id: uuid.UUID | None
     category: str
     owner_org_id: uuid.UUID
+    piece: str = "note"  # or the plan piece: plan, goal, concern, network, action, progress, history
+    plan_id: uuid.UUID | None = None
+    family_id: uuid.UUID | None = None
+    action_id: uuid.UUID | None = None
+    shown_on: tuple[str, ...] = ("html", "api")
+
+    def audit_keys(self) -> list[str]:
+        """The ids an audit entry names when it discloses this piece (see :func:`vouches_for`)."""
+        if self.plan_id is None:
+            return [str(self.note_id)]
+        return [str(self.plan_id)] + ([str(self.action_id)] if self.action_id else [])
 
 
 def new_marker(category: str) -> str:
@@ -212,6 +251,7 @@ def audit_window() -> Iterator[AuditWindow]:
 
 PARAM_ALIASES = {
     "org_id": "organisation", "organisation_id": "organisation", "covenant_id": "covenant_version",
+    "action_id": "plan_action", "goal_id": "plan_goal", "item_id": "agenda_item", "letter_id": "family_letter",
     "id": None,  # resolved from the path segment before it, see _param_key
 }
 SEGMENT_PARAMS = {
@@ -232,6 +272,9 @@ class Scenario:
     categories: list[str]
     ids: dict[str, list[str]] = field(default_factory=dict)  # URL parameter -> values, relevant first
     search_terms: list[str] = field(default_factory=list)
+    # Pages every user's walk asks for, linked or not, each also with every purpose as
+    # ?doel= once it answers 200 (pages that may not be in the URL map yet, e.g.)
+    seeds: list[str] = field(default_factory=list)
     planter_org_id: uuid.UUID | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # free-form, for scenario-specific channels
     log_records: list[logging.LogRecord] = field(default_factory=list)  # of the current run()
@@ -289,17 +332,24 @@ def collect_ids(person_ids: list[uuid.UUID] | None = None) -> dict[str, list[str
                if str(m.first_id) in involvements or str(m.second_id) in involvements}
     notes = {str(n) for n in db.session.scalars(select(Note.id).where(
         Note.person_id.in_([uuid.UUID(p) for p in first])))}
+    plans = select(Plan.id).where(Plan.family_id.in_([uuid.UUID(f) for f in families]))
+    actions = {str(a) for a in db.session.scalars(select(PlanAction.id).where(PlanAction.plan_id.in_(plans)))}
+    goals = {str(g) for g in db.session.scalars(select(PlanGoal.id).where(PlanGoal.plan_id.in_(plans)))}
     return {
         "person_id": persons,
         "family_id": ordered(db.session.scalars(select(Family.id)), families),
         "involvement_id": ordered(db.session.scalars(select(Involvement.id)), involvements),
         "match_id": ordered(db.session.scalars(select(Match.id)), matches),
         "note_id": ordered(db.session.scalars(select(Note.id)), notes),
+        "action_id": ordered(db.session.scalars(select(PlanAction.id)), actions),
+        "goal_id": ordered(db.session.scalars(select(PlanGoal.id)), goals),
         "org_id": ordered(db.session.scalars(select(Organisation.id)), set()),
         "organisation_id": ordered(db.session.scalars(select(Organisation.id)), set()),
         "user_id": ordered(db.session.scalars(select(User.id)), set()),
         "covenant_id": ordered(db.session.scalars(select(CovenantVersion.id)), set()),
         "consent_id": ordered(db.session.scalars(select(Consent.id)), set()),
+        # A secret in the URL (a calendar feed's): a made-up one, which must open nothing.
+        "token": ["lektest-onbekend-token"],
     }
 
 
@@ -418,6 +468,21 @@ def find_markers(text: str, markers: dict[str, Planted]) -> set[str]:
 
 # --- checking ------------------------------------------------------------------------------
 
+def vouches_for(entry: AuditEntry) -> list[str]:
+    """The ids an allowed ``content.read`` entry vouches for: the notes it lists
+    (``meta.notes``), the plan it read (object type ``plan``: the plan page), the actions it
+    lists (``meta.actions``), and, for a list view audited once per outcome
+    (``privacy.policy.decide_many``: Mijn acties, the API's action lists), every plan in
+    ``meta.objects``."""
+    meta = entry.meta or {}
+    ids = [str(i) for i in (*meta.get("notes", []), *meta.get("actions", []))]
+    if entry.object_type == "plan":
+        ids += [str(i) for i in meta.get("objects", [])]
+        if entry.object_id:
+            ids.append(entry.object_id)
+    return ids
+
+
 def check(scenario: Scenario, findings: list[Finding]) -> list[Leak]:
     """Every finding that is not a covenant-allowed, audited disclosure (see the module
     docstring for the rule)."""
@@ -428,8 +493,8 @@ def check(scenario: Scenario, findings: list[Finding]) -> list[Leak]:
     for entry in db.session.scalars(select(AuditEntry).where(
             AuditEntry.action == "content.read", AuditEntry.outcome == "allowed",
             AuditEntry.actor_user_id.in_(user_ids))):
-        for note_id in (entry.meta or {}).get("notes", []):
-            entries[(entry.actor_user_id, note_id)].append(entry)
+        for key in vouches_for(entry):
+            entries[(entry.actor_user_id, key)].append(entry)
     judge = _Judge({u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))})
     leaks = []
     for finding in findings:
@@ -441,14 +506,41 @@ def check(scenario: Scenario, findings: list[Finding]) -> list[Leak]:
             leaks.append(Leak(finding, "content outside any user's view"))
             continue
         planted = scenario.markers[finding.marker]
-        reason = judge.verdict(finding, planted, entries[(finding.user_id, str(planted.note_id))])
+        vouching = {e.seq: e for key in planted.audit_keys() for e in entries[(finding.user_id, key)]}
+        reason = judge.verdict(finding, planted, list(vouching.values()))
         if reason is not None:
             leaks.append(Leak(finding, reason))
     return leaks
 
 
+def subjects_of(planted: Planted) -> list[str]:
+    """Whom the content is about, as the gate names them: the person of a note; the
+    household (first) and every member of it for a plan piece — consent is needed from
+    each member, so the judge asks about all of them, not only those the entry names."""
+    if planted.family_id is None:
+        return [subject_of(db.session.get(Person, planted.person_id))]
+    members = db.session.scalars(select(FamilyMember.person_id).where(FamilyMember.family_id == planted.family_id))
+    return [blind("family", planted.family_id), *(blind("person", m) for m in members)]
+
+
+def purposes_given(actor: Actor, planted: Planted, now: datetime) -> list[str] | None:
+    """The purposes a context gives ``actor`` for the planted content, or None when the
+    viewer's organisation may not even know of the person or household: for a note, the
+    person's contexts; for a plan piece, the household's (``access.family_purposes`` over
+    the members the organisation may see, as the plan page asks)."""
+    if planted.family_id is None:
+        if access.person_relation(actor.org_id, planted.person_id) is None:
+            return None
+        return [c.purpose for c in access.purposes_for(actor, planted.person_id, now)]
+    members = db.session.scalars(select(FamilyMember.person_id).where(FamilyMember.family_id == planted.family_id))
+    visible = sorted((m for m in members if access.person_relation(actor.org_id, m) is not None), key=str)
+    if not visible:
+        return None
+    return [c.purpose for c in access.family_purposes(actor, visible, now)]
+
+
 class _Judge:
-    """Replays audit entries through the gate, remembering each (user, note, purpose, role)
+    """Replays audit entries through the gate, remembering each (user, piece, purpose, role)
     answer: a person page shown in twenty variants is judged once per purpose."""
 
     def __init__(self, users: dict[uuid.UUID, User]) -> None:
@@ -462,10 +554,15 @@ class _Judge:
         if window is not None:
             entries = [e for e in entries if window[0] < e.seq <= window[1]]
         if not entries:
-            return ("no allowed content.read audit entry naming this note"
-                    + (f" was written by this request (audit seq {window[0]}..{window[1]})" if window else ""))
+            what = "this note" if planted.plan_id is None else f"this {planted.piece}'s plan or action"
+            return (f"no allowed content.read audit entry naming {what} was written"
+                    + (f" by this request (audit seq {window[0]}..{window[1]})" if window else ""))
+        subject = subjects_of(planted)[0]
+        named = [e for e in entries if planted.category in e.data_categories and subject in e.subject_ids]
+        if not named:  # a plan is read in several (category, owner) groups: others do not count
+            return f"the audit entries {[e.seq for e in entries]} name another category or subject"
         reasons = []
-        for entry in entries:
+        for entry in named:
             key = (finding.user_id, planted, entry.purpose, entry.actor_role)
             if key not in self.answers:
                 self.answers[key] = self._justify(self.users[finding.user_id], planted, entry)
@@ -475,42 +572,45 @@ class _Judge:
         return "; ".join(reasons)
 
     def _justify(self, user: User, planted: Planted, entry: AuditEntry) -> str | None:
-        subject = subject_of(db.session.get(Person, planted.person_id))
-        if planted.category not in entry.data_categories or subject not in entry.subject_ids:
-            return "it names another category or subject"
+        subjects = subjects_of(planted)
         actor = Actor(user_id=user.id, org_id=user.organisation_id, role=entry.actor_role, roles=user.roles)
-        decision = evaluate(actor, [subject], planted.category, entry.purpose, self.today, planted.owner_org_id)
+        decision = evaluate(actor, subjects, planted.category, entry.purpose, self.today, planted.owner_org_id)
         if not decision.allowed:
             return f"purpose {entry.purpose!r}, but the covenant refuses: {decision.reason}"
         if planted.owner_org_id == user.organisation_id:
             return None
-        if access.person_relation(user.organisation_id, planted.person_id) is None:
+        given = purposes_given(actor, planted, self.now)
+        if given is None:
             return "the viewer's organisation has no involvement with this person or household"
-        given = {c.purpose for c in access.purposes_for(actor, planted.person_id, self.now)}
         if entry.purpose not in given:
             return (f"purpose {entry.purpose!r}, which no context gives this user "
                     f"(has: {sorted(given) or 'none'})")
         return None
 
 
-def expected_markers(scenario: Scenario, user: User) -> set[str]:
+def expected_markers(scenario: Scenario, user: User, channel: str | None = None) -> set[str]:
     """The markers the covenant lets ``user`` see through some purpose they have — what a
-    complete walk must find (the harness's own coverage check)."""
+    complete walk of ``channel`` must find (the harness's own coverage check): those
+    :attr:`Planted.shown_on` that channel. Without a channel: every marker the user may be
+    shown anywhere."""
     role = access.work_role(user)
     if role is None:
         return set()
     actor = Actor(user_id=user.id, org_id=user.organisation_id, role=role, roles=user.roles)
     today, now = utcnow().date(), utcnow()
     found = set()
-    purposes: dict[uuid.UUID, list[str | None]] = {}
+    purposes: dict[uuid.UUID | None, list[str] | None] = {}
     for marker, planted in scenario.markers.items():
-        if access.person_relation(user.organisation_id, planted.person_id) is None:
+        if channel is not None and channel not in planted.shown_on:
             continue
-        if planted.person_id not in purposes:
-            purposes[planted.person_id] = [c.purpose for c in access.purposes_for(actor, planted.person_id, now)]
-        subject = subject_of(db.session.get(Person, planted.person_id))
-        for purpose in purposes[planted.person_id] or [None]:
-            if evaluate(actor, [subject], planted.category, purpose, today, planted.owner_org_id).allowed:
+        about = planted.family_id or planted.person_id
+        if about not in purposes:
+            purposes[about] = purposes_given(actor, planted, now)
+        if purposes[about] is None:
+            continue
+        subjects = subjects_of(planted)
+        for purpose in purposes[about] or [None]:
+            if evaluate(actor, subjects, planted.category, purpose, today, planted.owner_org_id).allowed:
                 found.add(marker)
                 break
     return found
@@ -625,7 +725,9 @@ def _text_of(response: Any, url: str, client: FlaskClient | None = None, app: Fl
     itself sent in its query string removed: a search box that echoes the marker the harness
     typed is not a leak."""
     parts = [f"{k}: {v}" for k, v in response.headers.items()]
-    parts.append(response.get_data(as_text=True))
+    # A PDF (a letter to a family) is read as its text: content must not leave in it either.
+    parts.append(pdf_text(response.get_data()) if response.mimetype == "application/pdf"
+                 else response.get_data(as_text=True))
     if client is not None and app is not None:
         parts.append(_session_of(client, app))
     text = "\n".join(parts)
@@ -698,11 +800,20 @@ def route_probes(app: Flask, scenario: Scenario, api: bool = False, query_name: 
     return probes
 
 
+# A household's plan. Its other pages (printable versions, history, one action or goal)
+# render the same reading (``read_plan``): they get the purposes they offer in their own
+# form, and the scenario's seeds ask for the printable ones with every purpose — every
+# purpose on each of them would cost a walk seconds and find nothing the plan page's don't.
+PLAN_PAGE = re.compile(r"^/gezinnen/<(?:[^:>]+:)?family_id>/plan$")
+
+
 def _is_object_page(rule: str) -> bool:
-    """The page of one person (``/personen/<person_id>``), where a purpose selects what
-    content is read — probed with every purpose, linked or not. Other pages get a purpose
-    when they advertise the parameter themselves (see :func:`_advertises`)."""
-    return _last_param(rule) == "person_id"
+    """The page of one person (``/personen/<person_id>``) or of a household's plan, where a
+    purpose selects what content is read — probed with every purpose, linked or not (a
+    plan page offers only the purposes the context gives; the others must show nothing).
+    Other pages get a purpose when they advertise the parameter themselves (see
+    :func:`_advertises`)."""
+    return _last_param(rule) == "person_id" or PLAN_PAGE.match(rule) is not None
 
 
 def _last_param(rule: str) -> str:
@@ -766,7 +877,9 @@ def html_channel(app: Flask, user: User, scenario: Scenario) -> Iterator[Exposur
         exposure = browser.get(url)
         yield exposure
         queue.extend(u for u in _follow(exposure, scenario, forms_seen) if u not in visited)
-    for probe in route_probes(app, scenario, skip_endpoints=NEVER_PROBED):
+    seeds = [Probe(url, tuple(f"{url}?{urlencode({'doel': p})}" for p in scenario.purposes))
+             for url in scenario.seeds]
+    for probe in [*seeds, *route_probes(app, scenario, skip_endpoints=NEVER_PROBED)]:
         urls = [probe.url, *probe.variants]
         for url in urls:
             normal = normalise("/", url)

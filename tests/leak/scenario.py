@@ -1,15 +1,20 @@
 """The leak test's world: the demo region (organisations, accounts, covenant 2026-1 and
 whatever demo cases ``netwerk.demo`` seeds), plus a household of our own whose notes carry
-markers in every covenant category, all written by CJG Alphen aan den Rijn.
+markers in every covenant category, all written by CJG Alphen aan den Rijn, and whose
+1gezin1plan carries a marker in every piece (``tests/leak/plan_scenario.py``).
 
 Who may see what, by the demo covenant (betrokkenheid and contactgegevens go to every
 party for every purpose, so those markers appear wherever a purpose exists):
 
 * **Amira** (13-14) — CJG, GGZ, Jongerenwerk, Veilig Thuis involved (client matches); Raad
-  voor de Kinderbescherming was involved and ended. Consent: gezamenlijk gesprek, plan
-  bespreken, delen met GGZ. Signalering gives zorgen to the care partners and veiligheid
-  to Veilig Thuis; ggz.1 claimed noodtoegang for procesregie (gezondheid, plan, zorgen),
-  ggz.2 did not.
+  voor de Kinderbescherming was involved and ended. Every member of her household gave
+  consent for gezamenlijk gesprek, plan bespreken and delen met GGZ (the household's plan
+  is read about all of them at once). Signalering gives zorgen to the care partners and
+  veiligheid to Veilig Thuis. The plan gives procesregie (plan, zorgen, gezondheid for
+  GGZ, school for Leerplicht) to the organisations on it: CJG (zorgcoördinator), GGZ and
+  Leerplicht (action owners), Jongerenwerk (at the kitchen table). ggz.1's noodtoegang
+  for procesregie adds nothing now; veiligthuis.1's opens Amira's plan notes, not the
+  household's plan (a claim for one member is not one for the household).
 * **Bas** (9-10), Amira's brother — Leerplicht and CJG involved; consent for gezamenlijk
   gesprek. Each organisation involved with Amira has a family match with Leerplicht
   through him: the care partners see his zorgen, Veilig Thuis his veiligheid, Leerplicht
@@ -23,7 +28,8 @@ party for every purpose, so those markers appear wherever a purpose exists):
 ``tests/leak/test_leak.py`` (SCENARIO) spells this out per account.
 
 Everyone else (the other organisations, beheerder, privacy officer, bestuurder,
-leidinggevende, the Veiligheidshuis chair and secretary) has no purpose for any of them.
+leidinggevende, the Veiligheidshuis chair and secretary) has no purpose for any of them;
+``tests/leak/plan_oracle.py`` spells out the plan, page by page.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from datetime import date, timedelta
 import pyotp
 from sqlalchemy import select
 
+from meetings.demo import create_demo_overleggen
 from netwerk import demo
 from netwerk import operations as ops
 from netwerk.auth import actor_for
@@ -46,6 +53,7 @@ from privacy.demo_covenant import CATEGORIES, PURPOSES
 from privacy.models import Consent
 from privacy.operations import ConsentSpec, withdraw_consent
 from tests.leak.harness import Scenario, collect_ids, plant_notes
+from tests.leak.plan_scenario import plant_plan
 
 PLANTER = "cjg-alphen.1"
 PLANTER_ORG = "CJG Alphen aan den Rijn"
@@ -84,6 +92,9 @@ def build(today: date | None = None) -> Scenario:
     cases = getattr(demo, "create_demo_cases", None)
     if cases is not None:  # the demo's own persons, when the demo has them
         cases(today)
+    # The demo's overleggen, their meetings and the De Vries household on an agenda, so
+    # every meetings page (overleg, meeting, console, stream, letters) is walked.
+    create_demo_overleggen(today)
     db.session.commit()
     users = {local(u): u for u in db.session.scalars(select(User))}
     for name in TWO_FACTOR:
@@ -110,7 +121,8 @@ def build(today: date | None = None) -> Scenario:
 
     cjg = actor_for(users[PLANTER], "deelnemer")
     amira, carmen = report("amira", PLANTER), report("carmen", PLANTER)
-    ops.add_household_member(amira, "kind", people["peter"].data("Lekstraat 6"), "ouder", cjg, now)
+    household = ops.add_household_member(amira, "kind", people["peter"].data("Lekstraat 6"), "ouder", cjg, now)
+    peter = next(m.person for m in household.members if m.person_id != amira.id)
     ops.add_household_member(amira, "kind", people["carmen"].data("Lekstraat 6"), "kind", cjg, now)
     bas = report("bas", "leerplicht.1")
     ops.add_household_member(amira, "kind", people["bas"].data("Lekstraat 3"), "kind", cjg, now)
@@ -126,11 +138,16 @@ def build(today: date | None = None) -> Scenario:
     ops.end_involvement(ended, actor_for(raad, "deelnemer"), today)
 
     ggz = users["ggz.1"]
+    # The household's plan is read about all four members at once, so a step counts for
+    # it only when each of them gave it: they all did for the plan, the joint
+    # conversation and sharing with GGZ.
+    household_steps = (("gezamenlijk_gesprek", None), ("plan_bespreken", None),
+                       ("delen_met_organisatie", ggz.organisation_id))
     for person, step, given_by, org in (
-            (amira, "gezamenlijk_gesprek", "ouder_en_jongere", None),
-            (amira, "plan_bespreken", "ouder_en_jongere", None),
-            (amira, "delen_met_organisatie", "ouder_en_jongere", ggz.organisation_id),
-            (bas, "gezamenlijk_gesprek", "ouder", None), (carmen, "gezamenlijk_gesprek", "jongere", None),
+            *((amira, step, "ouder_en_jongere", org) for step, org in household_steps),
+            *((bas, step, "ouder", org) for step, org in household_steps),
+            *((carmen, step, "jongere", org) for step, org in household_steps),
+            *((peter, step, "jongere", org) for step, org in household_steps),
             (dirk, "gezamenlijk_gesprek", "jongere", None), (dirk, "voorwaarden", "jongere", None)):
         ops.record_consent(person, ConsentSpec(step=step, given_by=given_by, form="schriftelijk",
                                                given_on=since, organisation_id=org), cjg, today)
@@ -141,11 +158,14 @@ def build(today: date | None = None) -> Scenario:
     reason = "Acute zorg gemeld door huisarts; afstemming nodig buiten de match om."
     ops.claim_purpose(amira, "procesregie", reason, actor_for(ggz, "deelnemer"), now)
     ops.claim_purpose(dirk, "nazorg", reason, actor_for(users["jongerenwerk.2"], "deelnemer"), now)
+    # A claim for one member opens that member's notes, never the household's plan.
+    ops.claim_purpose(amira, "procesregie", reason, actor_for(users["veiligthuis.1"], "deelnemer"), now)
 
     markers = {}
     for person in (amira, bas, carmen, dirk):
         markers |= plant_notes(person, users[PLANTER], CATEGORIES, cjg, today)
     db.session.commit()
+    markers |= plant_plan(household, users, PLANTER, today)
 
     persons = {"amira": amira, "bas": bas, "carmen": carmen, "dirk": dirk}
     terms = []
@@ -157,9 +177,18 @@ def build(today: date | None = None) -> Scenario:
     return Scenario(
         markers=markers, password=demo.demo_password(), purposes=list(PURPOSES), categories=list(CATEGORIES),
         ids=collect_ids([p.id for p in persons.values()]), search_terms=terms,
-        planter_org_id=users[PLANTER].organisation_id,
-        extra={"persons": {k: p.id for k, p in persons.items()}, "people": people},
+        seeds=plan_urls(household.id), planter_org_id=users[PLANTER].organisation_id,
+        extra={"persons": {k: p.id for k, p in persons.items()}, "people": people, "family_id": household.id},
     )
+
+
+PLAN_PAGES = ("plan", "plan/afdrukken", "plan/gezinsversie")  # the plan page and its printable versions
+
+
+def plan_urls(family_id: uuid.UUID) -> list[str]:
+    """Every account's walk asks for these, linked or not (the printable versions are
+    linked from the plan page only, and only to those who may see it)."""
+    return [*(f"/gezinnen/{family_id}/{page}" for page in PLAN_PAGES), "/mijn-acties"]
 
 
 def by_local(name: str) -> User:

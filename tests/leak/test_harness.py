@@ -14,13 +14,13 @@ import pytest
 from flask import jsonify
 from sqlalchemy import select
 
-from netwerk import access
+from netwerk import access, web
 from netwerk.db import db
 from netwerk.mail import queue_mail
-from netwerk.models import Note
+from netwerk.models import Note, PlanConcern
 from netwerk.views import persons as person_views
 from privacy.audit import Actor, record
-from tests.leak.harness import PREFIX_LEN, find_markers, new_marker, run
+from tests.leak.harness import PREFIX_LEN, Finding, audit_window, check, find_markers, new_marker, run
 from tests.leak.scenario import by_local, markers_of
 
 VIEWER = "politie.1"  # sees Dirk's betrokkenheid, contactgegevens and veiligheid, nothing else
@@ -50,8 +50,8 @@ def test_a_page_that_echoes_content_is_reported_even_where_the_covenant_would_al
     monkeypatch.setitem(app.view_functions, "home.dashboard", leaky)
     report = run(app, scenario, [by_local(VIEWER)], ["html"])
     at_home = {leak.finding.marker for leak in report.leaks if leak.finding.location == "/"}
-    # Every marker, the three this user may see included: "/" wrote no audit entry for them.
-    assert at_home == set(scenario.markers)
+    # Every note marker, the three this user may see included: "/" wrote no audit entry for them.
+    assert at_home == {m for m, p in scenario.markers.items() if p.note_id is not None}
     assert all("no allowed content.read audit entry" in str(leak) for leak in report.leaks)
     assert {leak.finding.location for leak in report.leaks} == {"/"}  # the person pages stay clean
     with pytest.raises(AssertionError, match=r"leak\(s\)"):
@@ -68,8 +68,8 @@ def test_an_api_answer_that_carries_content_is_reported(region, monkeypatch):
 
     monkeypatch.setitem(app.view_functions, "api.me", leaky)
     report = run(app, scenario, [by_local(VIEWER)], ["api"])
-    assert {leak.finding.marker for leak in report.leaks if leak.finding.location == "/api/v1/me"} == set(
-        scenario.markers)
+    assert {leak.finding.marker for leak in report.leaks if leak.finding.location == "/api/v1/me"} == {
+        m for m, p in scenario.markers.items() if p.note_id is not None}
 
 
 def test_a_disclosure_for_a_purpose_the_user_does_not_have_is_reported_though_audited(region, monkeypatch):
@@ -125,3 +125,29 @@ def test_content_in_a_mail_or_the_audit_log_is_reported(region):
     assert sorted((leak.finding.channel, leak.finding.marker) for leak in report.leaks) == [
         ("audit", marker), ("mail", marker)]
     assert all("must never carry content" in str(leak) for leak in report.leaks)
+
+
+def test_a_plan_page_that_shows_a_concern_the_gate_withheld_is_reported(region, monkeypatch):
+    """A plan is read in several (category, owner) groups in one request: an allowed
+    entry for one group (school, plan) does not vouch for another (zorgen) on the page."""
+    app, scenario = region
+    real = web.plan_content
+
+    def careless(viewer, plan, purpose, context=None):
+        view = real(viewer, plan, purpose, context)
+        view.concerns = list(db.session.scalars(select(PlanConcern).where(PlanConcern.plan_id == plan.id)))
+        return view
+
+    monkeypatch.setattr(web, "plan_content", careless)
+    user, url = by_local("leerplicht.1"), f"/gezinnen/{scenario.extra['family_id']}/plan"
+    client = scenario.login(app, user)
+    with audit_window() as window:
+        page = client.get(url).get_data(as_text=True)
+    findings = [Finding("html", user.id, user.email, url, marker, window.range)
+                for marker in find_markers(page, scenario.markers)]
+    leaks = check(scenario, findings)
+    concerns = {m for m, p in scenario.markers.items() if p.piece == "concern"}
+    # Leerplicht may read the plan's text and the school concern (procesregie), nothing else.
+    assert {leak.finding.marker for leak in leaks} == concerns - {
+        m for m in concerns if scenario.markers[m].category == "school"}
+    assert all("name another category or subject" in leak.reason for leak in leaks)

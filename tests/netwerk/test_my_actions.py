@@ -5,6 +5,7 @@ carry a link and no content, once per action, kind and day."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -21,6 +22,7 @@ from netwerk.models.plans import ActionUpdate, Plan, PlanAction, PlanGoal
 from tests.conftest import csrf_token
 from tests.factories import make_covenant, make_org, make_user
 from tests.helpers import html, path_of
+from tests.netwerk.test_api import bearer, token_for
 from tests.netwerk.test_person_views import client_for
 from tests.netwerk.test_plans import DONE_WHEN, GOAL, TODAY, WHAT, actor, family_with
 
@@ -244,3 +246,22 @@ def test_working_days_skip_the_weekend(app):
 
 def test_the_reminder_job_runs_daily(app):
     assert ("netwerk.jobs.remind_actions", timedelta(days=1)) in PERIODIC
+
+
+def test_the_page_and_the_api_list_the_same_actions(app, world):
+    """A professional who sits in the network of a family (linked to their account) owns an
+    action as a network member: Mijn acties and GET /api/v1/me/actions both list it, as
+    both list the actions of the plans the user coordinates."""
+    member = ops.add_network_member(world.plans[1], "professioneel", "Juf Jet", "mentor", world.school.id,
+                                    world.colleague.id, actor(world.coordinator))
+    db.session.commit()
+    by_member, _ = ops.add_action(world.plans[1], goal_id=world.goals[1].id, what=WHAT, done_when=DONE_WHEN,
+                                  owner_user=None, owner_member=member, due=TODAY + timedelta(days=14), due_text=None,
+                                  agreed_by=None, agreed_on=None, actor=actor(world.coordinator), today=TODAY)
+    own = add(world, 0, world.coordinator)
+    db.session.commit()
+    for user, expected in ((world.colleague, {by_member.id}), (world.coordinator, {by_member.id, own.id})):
+        page = {row.action.id for row in queries.my_actions(user, TODAY)}
+        token = token_for(app.test_client(), user)
+        listed = app.test_client().get("/api/v1/me/actions", headers=bearer(token)).get_json()["actions"]
+        assert page >= expected and {uuid.UUID(a["id"]) for a in listed} == page, user.name

@@ -1,0 +1,7 @@
+"""HTML views of ``meetings``: one blueprint, one module per screen family."""
+
+from flask import Blueprint
+
+bp = Blueprint("meetings", __name__)
+
+from meetings.views import agenda, console, overleggen, stream  # noqa: E402, F401 - register the routes

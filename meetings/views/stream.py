@@ -1,0 +1,248 @@
+"""The meeting's event stream (Server-Sent Events): "notify, then fetch".
+
+Each message names a committed event of the meeting's log by id only::
+
+    id: 42
+    event: agenda_changed
+    data: {"item": "<uuid or null>", "section": "<uuid or null>"}
+
+and only for events of the sections the subscriber is admitted to (or of the whole
+meeting, ``section_id`` NULL) — on replay as well. The screen then re-fetches its view
+through the privacy gate, so no content ever travels here (see ``meetings.events``).
+
+Resuming: the ``Last-Event-ID`` header (sent by EventSource on reconnect), else ``?na=<id>``
+(the id the page was rendered at), else the log's current end. Anything but a plain
+non-negative integer of at most 18 digits is refused with 400 and a Dutch message. A
+number beyond the log's end (a database restored from an older backup, a reset demo)
+starts from the end, announced with an ``herladen`` message so the screen fetches its
+whole view again: the client's idea of the log is not this log's.
+
+A stream holds no database transaction while it waits (it ends the transaction after each
+read), sends a heartbeat comment every ``MEETING_STREAM_HEARTBEAT_SECONDS`` (default 15)
+to keep proxies from closing it, re-checks at each heartbeat that the login session is
+still alive, the user still admitted and the meeting still there, and ends after
+``MEETING_STREAM_MAX_SECONDS`` (default 600) so that the client reconnects with its
+``Last-Event-ID`` (which also spreads streams over restarted or added processes). When
+the stream may not go on (session ended or expired, user deactivated, no longer admitted,
+meeting deleted) it sends ``event: einde`` with ``{"reden": "sessie" | "toegang" |
+"vergadering"}`` and closes: the page should close its EventSource (a reconnect would get
+the login page or a 404 anyway). A stream is not user activity: it does not extend the
+login session's idle time (the re-fetches it causes do).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import Response, current_app, request, session, stream_with_context
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from meetings import events
+from meetings.models import Meeting, MeetingEvent
+from meetings.policy import admitted_section_ids
+from meetings.views import bp
+from meetings.views.overleggen import visible_meeting
+from netwerk.db import db, utcnow
+from netwerk.models import LoginSession, User
+from netwerk.web import permission_required
+
+HEARTBEAT_SECONDS = 15.0
+MAX_SECONDS = 600.0
+RETRY_MS = 2000
+BATCH = 500  # events per read: a long replay is sent in pieces, each in its own transaction
+_EVENT_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits (\d would take "٣"); below 2**63
+BAD_ID = ("Ongeldige Last-Event-ID: verwacht een volgnummer (een geheel getal van 0 of hoger). "
+          "Laad de pagina opnieuw.")
+
+
+@dataclass
+class Subscriber:
+    """What a stream needs between reads: plain values, no ORM objects (the session is
+    ended after every read)."""
+
+    meeting_id: uuid.UUID
+    user_id: uuid.UUID
+    login_session_id: str | None
+    sections: set[uuid.UUID]
+    scanned: int  # the last event id looked at (sent, or not for this subscriber's sections)
+
+
+def _start_id(meeting_id: uuid.UUID) -> tuple[int, bool] | str:
+    """Where to resume, and whether the client is beyond the log's end; or a refusal."""
+    raw = request.headers.get("Last-Event-ID")
+    if raw is None:
+        raw = request.args.get("na")
+    end = db.session.scalar(select(func.coalesce(func.max(MeetingEvent.id), 0)))
+    if raw is None:
+        return end, False
+    raw = raw.strip()
+    if not _EVENT_ID.fullmatch(raw):
+        return BAD_ID
+    wanted = int(raw)
+    return (end, True) if wanted > end else (wanted, False)
+
+
+def _message(event_id: int | None, kind: str, item: uuid.UUID | None, section: uuid.UUID | None) -> str:
+    data = json.dumps({"item": str(item) if item else None, "section": str(section) if section else None})
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {kind}\ndata: {data}\n\n"
+
+
+Row = tuple[int, str, uuid.UUID | None, uuid.UUID | None]  # id, kind, item, section
+TAIL_ROWS = 1000  # per meeting and process: a stream further behind reads the database itself
+
+
+class LogTail:
+    """The recent end of one meeting's log, shared by this process's streams of it.
+
+    Without it, one notification makes every stream query the database at once (200
+    streams: 200 queries queueing for a pool of 15 connections). With it, the first stream
+    to wake reads the new rows once and the others take them from here. It holds what the
+    stream sends anyway (ids and kinds, never content) and is complete for ids above
+    ``floor``: every row of the meeting in (floor, top] is in ``rows``.
+    """
+
+    def __init__(self, meeting_id: uuid.UUID) -> None:
+        self.meeting_id = meeting_id
+        self.lock = threading.Lock()
+        self.rows: list[Row] = []
+        self.floor: int | None = None
+        self.top = 0
+        self.counter = -1  # the broker's count this tail is fresh for
+        self.read_at = 0.0
+
+    def after(self, scanned: int, seen: int, max_age: float) -> list[Row] | None:
+        """Rows after ``scanned`` as of notification ``seen``; None if not held here.
+
+        Also re-read when older than ``max_age`` (the heartbeat): a notification lost on
+        the way (Redis down for a moment) then costs one heartbeat, never an event."""
+        with self.lock:
+            if self.floor is None:
+                self.floor = self.top = _meeting_end(self.meeting_id)
+            if scanned < self.floor:
+                return None
+            if self.counter < seen or time.monotonic() - self.read_at > max_age:
+                self.read_at = time.monotonic()
+                self._refresh()
+                self.counter = max(self.counter, seen)
+            return [r for r in self.rows if r[0] > scanned]
+
+    def _refresh(self) -> None:
+        self.rows += _rows(self.meeting_id, self.top, limit=None)
+        if self.rows:
+            self.top = self.rows[-1][0]
+        if len(self.rows) > TAIL_ROWS:
+            dropped, self.rows = self.rows[:-TAIL_ROWS], self.rows[-TAIL_ROWS:]
+            self.floor = dropped[-1][0]
+
+
+_TAILS_LOCK = threading.Lock()
+
+
+def _tail(meeting_id: uuid.UUID) -> LogTail:
+    tails = current_app.extensions.setdefault("netwerk.meeting_log_tails", {})
+    with _TAILS_LOCK:
+        return tails.setdefault(meeting_id, LogTail(meeting_id))
+
+
+def _meeting_end(meeting_id: uuid.UUID) -> int:
+    try:
+        return db.session.scalar(select(func.coalesce(func.max(MeetingEvent.id), 0))
+                                 .where(MeetingEvent.meeting_id == meeting_id))
+    finally:
+        db.session.rollback()
+
+
+def _rows(meeting_id: uuid.UUID, after: int, limit: int | None) -> list[Row]:
+    """The meeting's events after ``after`` (every section); ends the transaction, so no
+    transaction (or pooled connection) is held while the stream waits."""
+    query = (select(MeetingEvent.id, MeetingEvent.kind, MeetingEvent.item_id, MeetingEvent.section_id)
+             .where(MeetingEvent.meeting_id == meeting_id, MeetingEvent.id > after).order_by(MeetingEvent.id))
+    try:
+        return [tuple(r) for r in db.session.execute(query.limit(limit))]  # type: ignore[misc]
+    finally:
+        db.session.rollback()
+
+
+def _read(sub: Subscriber, seen: int, max_age: float) -> tuple[list[str], bool]:
+    """Messages for the admitted events after the cursor, and whether more are waiting."""
+    rows = _tail(sub.meeting_id).after(sub.scanned, seen, max_age)
+    more = False
+    if rows is None:  # replaying from further back than this process holds
+        rows = _rows(sub.meeting_id, sub.scanned, BATCH)
+        more = len(rows) == BATCH
+    if rows:
+        sub.scanned = rows[-1][0]
+    admitted = [r for r in rows if r[3] is None or r[3] in sub.sections]
+    return [_message(*r) for r in admitted], more
+
+
+def _still_admitted(sub: Subscriber) -> str | None:
+    """None while the stream may go on; else why it ends (a code, never content)."""
+    try:
+        cfg = current_app.config
+        login = db.session.get(LoginSession, sub.login_session_id) if sub.login_session_id else None
+        now = utcnow()
+        if (login is None or login.ended_at is not None or login.user_id != sub.user_id
+                or now - login.last_seen_at > timedelta(minutes=cfg["SESSION_IDLE_MINUTES"])
+                or now - login.created_at > timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"])):
+            return "sessie"
+        user = db.session.get(User, sub.user_id)
+        if user is None or not user.active:
+            return "sessie"
+        meeting = db.session.get(Meeting, sub.meeting_id)
+        if meeting is None:
+            return "vergadering"
+        sub.sections = admitted_section_ids(user, meeting.overleg)
+        return None if sub.sections else "toegang"
+    finally:
+        db.session.rollback()
+
+
+def _events(sub: Subscriber, beyond_end: bool) -> Iterator[str]:
+    cfg = current_app.config
+    heartbeat = float(cfg.get("MEETING_STREAM_HEARTBEAT_SECONDS", HEARTBEAT_SECONDS))
+    ends_at = time.monotonic() + float(cfg.get("MEETING_STREAM_MAX_SECONDS", MAX_SECONDS))
+    yield f"retry: {RETRY_MS}\n\n"
+    if beyond_end:
+        yield _message(sub.scanned, "herladen", None, None)
+    next_check = time.monotonic() + heartbeat
+    while time.monotonic() < ends_at:
+        seen = events.broker().counter(sub.meeting_id)  # before reading: no wake-up falls in between
+        batch, more = _read(sub, seen, heartbeat)
+        yield from batch
+        if more:
+            continue  # a long replay, sent in pieces
+        if time.monotonic() >= next_check:  # also while events flow: a busy meeting is re-checked too
+            reason = _still_admitted(sub)
+            if reason:
+                yield f"event: einde\ndata: {json.dumps({'reden': reason})}\n\n"
+                return
+            yield ": hartslag\n\n"
+            next_check = time.monotonic() + heartbeat
+        events.wait(sub.meeting_id, seen, max(0.0, min(next_check, ends_at) - time.monotonic()))
+
+
+@bp.route("/vergaderingen/<meeting_id>/stroom")
+@permission_required("meetings.view")
+def stream(meeting_id: str) -> Response:
+    meeting = visible_meeting(meeting_id)
+    start = _start_id(meeting.id)
+    if isinstance(start, str):
+        db.session.rollback()
+        return Response(start + "\n", status=400, mimetype="text/plain",
+                        headers={"Cache-Control": "no-store"})
+    cursor, beyond_end = start
+    sub = Subscriber(meeting.id, current_user.id, session.get("sid"),
+                     admitted_section_ids(current_user, meeting.overleg), cursor)
+    db.session.rollback()
+    return Response(stream_with_context(_events(sub, beyond_end)), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
