@@ -25,6 +25,7 @@ arrives between reading the log and going to sleep is never missed.
 
 from __future__ import annotations
 
+import abc
 import logging
 import os
 import threading
@@ -45,8 +46,9 @@ log = logging.getLogger(__name__)
 _MAKE_LOCK = threading.Lock()
 
 
-class Broker:
-    """Per-meeting notification counters in this process, and waiting on them."""
+class Broker(abc.ABC):
+    """Per-meeting notification counters in this process, and waiting on them; the
+    subclasses decide how a notification reaches them (in process, or through Redis)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -89,10 +91,11 @@ class Broker:
         for key in keys:
             self.wake(key)
 
+    @abc.abstractmethod
     def notify(self, meeting_id: uuid.UUID | str) -> None:
-        raise NotImplementedError
+        """Tell every process's waiters on this meeting that its log has grown."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: only a broker with threads has work here
         """Stop background threads (tests and benches; a server process just exits)."""
 
 

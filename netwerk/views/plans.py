@@ -350,27 +350,38 @@ def add_action(family_id: str) -> Page:
     advice: tuple = ()
     if form.validate_on_submit():
         owner_user, owner_member = _parse_owner(form.owner.data)
-        try:
-            _, verdict = ops.add_action(
-                plan, goal_id=_uuid(form.goal_id.data), what=form.what.data or "", done_when=form.done_when.data or "",
-                owner_user=owner_user, owner_member=owner_member, due=form.due.data,
-                due_text=form.due_text.data or None, agreed_by=form.agreed_by.data or None,
-                agreed_on=form.agreed_on.data, actor=work_actor(), today=utcnow().date())
-        except ops.SmartRefused as exc:
-            db.session.rollback()
-            for finding in exc.verdict.blocking:
-                _refuse_field(form, finding.field, finding.message)
-            advice = exc.verdict.advice
-        except ops.OperationError as exc:
-            db.session.rollback()
-            refused(form, exc)
-        else:
-            db.session.commit()
-            flash("Actie toegevoegd.", "success")
-            for finding in verdict.advice:
-                flash(f"Tip: {finding.message}", "info")
+        done, advice = _smart_submit(form, "Actie toegevoegd.", lambda: ops.add_action(
+            plan, goal_id=_uuid(form.goal_id.data), what=form.what.data or "", done_when=form.done_when.data or "",
+            owner_user=owner_user, owner_member=owner_member, due=form.due.data,
+            due_text=form.due_text.data or None, agreed_by=form.agreed_by.data or None,
+            agreed_on=form.agreed_on.data, actor=work_actor(), today=utcnow().date()))
+        if done:
             return _back(family, "#acties")
     return _page(family, 422, action_form=form, advice=advice)
+
+
+def _smart_submit(form: Any, saved: str, run: Callable[[], tuple[Any, Any]]) -> tuple[bool, tuple]:
+    """Run an action operation that the SMART checker guards: on success commit and pass
+    its advice on as tips; on a refusal roll back and put each finding on its field.
+    Returns (saved, advice to show with the form). StaleVersion is the caller's."""
+    try:
+        _, verdict = run()
+    except ops.SmartRefused as exc:
+        db.session.rollback()
+        for finding in exc.verdict.blocking:
+            _refuse_field(form, finding.field, finding.message)
+        return False, exc.verdict.advice
+    except ops.StaleVersion:
+        raise
+    except ops.OperationError as exc:
+        db.session.rollback()
+        refused(form, exc)
+        return False, ()
+    db.session.commit()
+    flash(saved, "success")
+    for finding in verdict.advice:
+        flash(f"Tip: {finding.message}", "info")
+    return True, ()
 
 
 def _refuse_field(form: ActionForm, name: str, message: str) -> None:
@@ -529,26 +540,14 @@ def edit_action(family_id: str, action_id: str) -> Page:
     if form.validate_on_submit():
         owner_user, owner_member = _parse_owner(form.owner.data)
         try:
-            _, verdict = plan_ops.edit_action(
+            done, advice = _smart_submit(form, "Actie opgeslagen.", lambda: plan_ops.edit_action(
                 action, goal_id=_uuid(form.goal_id.data), what=form.what.data or "",
                 done_when=form.done_when.data or "", owner_user=owner_user, owner_member=owner_member,
                 due=form.due.data, expected_version=_version(form.version.data), actor=work_actor(),
-                today=utcnow().date())
+                today=utcnow().date()))
         except ops.StaleVersion:
             return _stale_action(family, action_id)
-        except ops.SmartRefused as exc:
-            db.session.rollback()
-            for finding in exc.verdict.blocking:
-                _refuse_field(form, finding.field, finding.message)
-            advice = exc.verdict.advice
-        except ops.OperationError as exc:
-            db.session.rollback()
-            refused(form, exc)
-        else:
-            db.session.commit()
-            flash("Actie opgeslagen.", "success")
-            for finding in verdict.advice:
-                flash(f"Tip: {finding.message}", "info")
+        if done:
             return _back(family, "#acties")
     return _action_page(family, plan, action, 422, reread=True, form=form, advice=advice)
 
