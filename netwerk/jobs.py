@@ -31,20 +31,23 @@ def expire_involvements() -> int:
 
 def remind_actions(today: str | None = None) -> int:
     """Daily: one mail and one in-app notice per open action per kind ("binnenkort" or
-    "te laat") per day to its owning user, with a link to Mijn acties and no content.
-    Safe to run twice: the mail's dedupe key names the action, the kind and the day."""
+    "te laat") per day to its owning user, and once for an action its owner has not accepted
+    in time — each with a link to Mijn acties and no content. Safe to run twice: the mail's
+    dedupe key names the action and the kind (and the day, for the daily kinds)."""
     # Imported here: netwerk.queries reads the gate, which the job module need not load at import.
-    from netwerk.queries import action_reminders_due  # noqa: PLC0415
+    from netwerk.queries import acceptance_reminders_due, action_reminders_due  # noqa: PLC0415
 
     day = date.fromisoformat(today) if today else date.today()
-    actions = action_reminders_due(day)
-    kinds = {a.id: "action_overdue" if a.due < day else "action_due_soon" for a in actions}
-    keys = {a.id: f"{kinds[a.id]}:{a.id.hex}:{day.isoformat()}" for a in actions}
-    sent = set(db.session.scalars(select(OutboxMail.dedupe_key).where(
-        OutboxMail.dedupe_key.in_(list(keys.values()))))) if keys else set()
+    reminders = [(a, "action_overdue" if a.due < day else "action_due_soon",
+                  f"{'action_overdue' if a.due < day else 'action_due_soon'}:{a.id.hex}:{day.isoformat()}")
+                 for a in action_reminders_due(day)]
+    # Once per action: the "niet geaccepteerd" mark stays on Mijn acties after that.
+    reminders += [(a, "action_not_accepted", f"action_not_accepted:{a.id.hex}")
+                  for a in acceptance_reminders_due(day)]
+    keys = [key for _, _, key in reminders]
+    sent = set(db.session.scalars(select(OutboxMail.dedupe_key).where(OutboxMail.dedupe_key.in_(keys))))
     queued = 0
-    for action in actions:
-        kind, key = kinds[action.id], keys[action.id]
+    for action, kind, key in reminders:
         owner = action.owner_user
         if key in sent or owner is None or not owner.active:
             continue

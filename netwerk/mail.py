@@ -55,6 +55,12 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Beste {name},\n\nEen actie waarvan u eigenaar bent moet binnenkort klaar zijn.\n\n"
         "Bekijken: {link}\n\nDit bericht bevat bewust geen namen of inhoud.",
     ),
+    "action_not_accepted": (
+        "Netwerk: een actie wacht op uw akkoord",
+        "Beste {name},\n\nEr staat een actie op uw naam die u nog niet heeft geaccepteerd. Accepteer "
+        "de actie, of laat de zorgcoördinator weten dat u haar niet kunt uitvoeren.\n\nBekijken: {link}\n\n"
+        "Dit bericht bevat bewust geen namen of inhoud.",
+    ),
     "action_overdue": (
         "Netwerk: een actie van u is te laat",
         "Beste {name},\n\nEen actie waarvan u eigenaar bent had al klaar moeten zijn. Werk de stand bij "

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import Select, func, or_, select
@@ -315,6 +315,18 @@ def action_reminders_due(today: date) -> list[PlanAction]:
                PlanAction.due <= due_soon_until(today), Plan.status != "afgesloten")
         .options(selectinload(PlanAction.owner_user))
         .order_by(PlanAction.due)))
+
+
+def acceptance_reminders_due(today: date) -> list[PlanAction]:
+    """Open actions of a professional that were not accepted within ACTION_ACCEPT_DAYS of
+    being made (counted in days: made on or before ``today`` minus that many days)."""
+    cutoff = datetime.combine(today - timedelta(days=accept_days() - 1), time.min, tzinfo=UTC)
+    return list(db.session.scalars(
+        select(PlanAction).join(Plan, Plan.id == PlanAction.plan_id)
+        .where(PlanAction.status.in_(OPEN_ACTION_STATES), PlanAction.owner_user_id.is_not(None),
+               PlanAction.accepted_at.is_(None), PlanAction.created_at < cutoff, Plan.status != "afgesloten")
+        .options(selectinload(PlanAction.owner_user))
+        .order_by(PlanAction.created_at)))
 
 
 # --- the plan's history (issue 4) ----------------------------------------------------------

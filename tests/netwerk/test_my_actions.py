@@ -14,7 +14,7 @@ from sqlalchemy import event, select, update
 
 from netwerk import operations as ops
 from netwerk import queries
-from netwerk.db import db
+from netwerk.db import db, utcnow
 from netwerk.jobqueue import PERIODIC
 from netwerk.jobs import remind_actions
 from netwerk.models import Family, Notification, Organisation, OutboxMail, User
@@ -265,3 +265,22 @@ def test_the_page_and_the_api_list_the_same_actions(app, world):
         token = token_for(app.test_client(), user)
         listed = app.test_client().get("/api/v1/me/actions", headers=bearer(token)).get_json()["actions"]
         assert page >= expected and {uuid.UUID(a["id"]) for a in listed} == page, user.name
+
+
+def test_an_action_not_accepted_in_time_gets_one_reminder_with_a_link_only(app, world):
+    """Made and not accepted ACTION_ACCEPT_DAYS (5) days later: one mail and notice to its
+    owner, once — the mark stays on Mijn acties after that. An accepted one gets none."""
+    waiting = add(world, 0, world.teacher, 30)
+    accepted = add(world, 1, world.teacher, 30)
+    ops.accept_action(accepted, world.teacher, actor(world.teacher), utcnow())
+    db.session.commit()
+    assert remind_actions((TODAY + timedelta(days=4)).isoformat()) == 0  # still within the days
+    assert remind_actions((TODAY + timedelta(days=5)).isoformat()) == 1
+    db.session.commit()
+    mail = db.session.scalar(select(OutboxMail).where(OutboxMail.kind == "action_not_accepted"))
+    assert (mail.recipient, mail.dedupe_key) == (world.teacher.email, f"action_not_accepted:{waiting.id.hex}")
+    assert WHAT not in mail.body and "http://netwerk.test/mijn-acties" in mail.body
+    assert remind_actions((TODAY + timedelta(days=6)).isoformat()) == 0  # once
+    db.session.commit()
+    notices = db.session.scalars(select(Notification.kind).where(Notification.user_id == world.teacher.id)).all()
+    assert notices == ["action_not_accepted"]
