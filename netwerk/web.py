@@ -10,9 +10,9 @@ import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from flask import Flask, abort, g, redirect, request, url_for
+from flask import Flask, abort, flash, g, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -23,12 +23,10 @@ from netwerk.content import PlanContent, plan_content
 from netwerk.db import db, utcnow
 from netwerk.models import Family, Person
 from netwerk.models.plans import Plan
+from netwerk.operations.common import OperationError
 from netwerk.operations.plans import involved_org_ids
 from netwerk.policy import may
 from privacy.audit import Actor
-
-if TYPE_CHECKING:
-    from netwerk.operations import OperationError
 
 F = TypeVar("F", bound=Callable[..., Any])
 Page = Response | str | tuple[str, int]
@@ -78,6 +76,21 @@ def init_account_gate(app: Flask) -> None:
                 # enrolled during this session: the enrolment itself proved the factor
                 return redirect(url_for("account.two_factor"))
         return None
+
+
+def submitted(form: Any, run: Callable[[], object], done: str) -> bool:
+    """Run a form's operation: on success commit and flash ``done`` (True, the caller
+    redirects); on a refusal roll back and show it on the form (False, the caller re-shows
+    the page with 422). One place for the shape every form handler shares."""
+    try:
+        run()
+    except OperationError as exc:
+        db.session.rollback()
+        refused(form, exc)
+        return False
+    db.session.commit()
+    flash(done, "success")
+    return True
 
 
 def refused(form: Any, exc: OperationError) -> None:

@@ -22,7 +22,7 @@ from netwerk.db import db, utcnow
 from netwerk.forms import ConfirmForm
 from netwerk.models import Family
 from netwerk.operations.common import OperationError
-from netwerk.web import Page, load_or_404, permission_required, refused
+from netwerk.web import Page, load_or_404, permission_required, submitted
 
 
 def _back(meeting: Meeting, anchor: str = "agenda") -> Response:
@@ -44,15 +44,11 @@ def add(meeting_id: str) -> Page:
     if form.validate_on_submit():
         family = db.session.get(Family, uuid.UUID(form.family.data))
         section = db.session.get(Section, uuid.UUID(form.agenda_section.data))
-        try:
-            ops.add_to_agenda(meeting, section, family, current_user, current_actor(),
-                              planned_minutes=form.planned_minutes.data,
-                              decision_needed=bool(form.decision_needed.data))
-        except OperationError as exc:
-            db.session.rollback()
-            refused(form, exc)
-        else:
-            return _done(meeting, "Het gezin staat op de agenda. De brief aan het gezin wordt voorbereid.")
+        if submitted(form, lambda: ops.add_to_agenda(meeting, section, family, current_user, current_actor(),
+                                                     planned_minutes=form.planned_minutes.data,
+                                                     decision_needed=bool(form.decision_needed.data)),
+                     "Het gezin staat op de agenda. De brief aan het gezin wordt voorbereid."):
+            return _back(meeting)
     return meeting_page(meeting, 422, agenda_form=form)
 
 
@@ -154,14 +150,11 @@ def letter_sent(meeting_id: str, item_id: str, letter_id: str) -> Page:
 def defer(meeting_id: str, item_id: str) -> Page:
     meeting, item = _runner_item(meeting_id, item_id)
     form = DeferForm()
-    if form.validate_on_submit():
-        try:
-            ops.defer(item, form.reason.data, form.review_on.data, current_user, current_actor(), utcnow().date())
-        except OperationError as exc:
-            db.session.rollback()
-            refused(form, exc)
-        else:
-            return _done(meeting, "Informeren uitgesteld; de reden en de datum zijn vastgelegd.")
+    if form.validate_on_submit() and submitted(
+            form, lambda: ops.defer(item, form.reason.data, form.review_on.data, current_user, current_actor(),
+                                    utcnow().date()),
+            "Informeren uitgesteld; de reden en de datum zijn vastgelegd."):
+        return _back(meeting)
     return meeting_page(meeting, 422, defer_form=form, form_item=item.id)
 
 
@@ -170,12 +163,8 @@ def defer(meeting_id: str, item_id: str) -> Page:
 def anonymous(meeting_id: str, item_id: str) -> Page:
     meeting, item = _runner_item(meeting_id, item_id)
     form = AnonymousForm()
-    if form.validate_on_submit():
-        try:
-            ops.discuss_anonymously(item, form.reason.data, current_user, current_actor())
-        except OperationError as exc:
-            db.session.rollback()
-            refused(form, exc)
-        else:
-            return _done(meeting, "Vastgelegd: dit gezin wordt anoniem besproken.")
+    if form.validate_on_submit() and submitted(
+            form, lambda: ops.discuss_anonymously(item, form.reason.data, current_user, current_actor()),
+            "Vastgelegd: dit gezin wordt anoniem besproken."):
+        return _back(meeting)
     return meeting_page(meeting, 422, anonymous_form=form, form_item=item.id)

@@ -48,7 +48,7 @@ from netwerk.db import db, utcnow
 from netwerk.forms import ConfirmForm
 from netwerk.models import Organisation, User
 from netwerk.operations.common import OperationError
-from netwerk.web import Page, load_or_404, permission_required, refused
+from netwerk.web import Page, load_or_404, permission_required, refused, submitted
 from privacy.queries import covenant_in_force, labels
 
 
@@ -161,16 +161,10 @@ def add_section(overleg_id: str) -> Page:
     overleg = _visible_overleg(overleg_id)
     form = SectionForm()
     _section_choices(form)
-    if form.validate_on_submit():
-        try:
-            ops.add_section(overleg, _section_spec(form), current_user, current_actor(), _today())
-        except OperationError as exc:
-            db.session.rollback()
-            refused(form, exc)
-        else:
-            db.session.commit()
-            flash("Onderdeel toegevoegd.", "success")
-            return redirect(url_for("meetings.show", overleg_id=overleg.id))
+    if form.validate_on_submit() and submitted(
+            form, lambda: ops.add_section(overleg, _section_spec(form), current_user, current_actor(), _today()),
+            "Onderdeel toegevoegd."):
+        return redirect(url_for("meetings.show", overleg_id=overleg.id))
     return _overleg_page(overleg, 422, section_form=form)
 
 
@@ -287,15 +281,9 @@ def attendance(meeting_id: str) -> Page:
     form, _ = _meeting_forms(meeting, sections)
     if form.validate_on_submit():
         person = db.session.get(User, uuid.UUID(form.user.data))
-        try:
-            ops.record_attendance(meeting, _section_of(meeting, form.section.data), person, form.status.data,
-                                  current_user, current_actor())
-        except OperationError as exc:
-            db.session.rollback()
-            refused(form, exc)
-        else:
-            db.session.commit()
-            flash("Aanwezigheid vastgelegd.", "success")
+        section = _section_of(meeting, form.section.data)
+        if submitted(form, lambda: ops.record_attendance(meeting, section, person, form.status.data, current_user,
+                                                         current_actor()), "Aanwezigheid vastgelegd."):
             return redirect(url_for("meetings.meeting", meeting_id=meeting.id))
     return meeting_page(meeting, 422, attendance_form=form)
 
@@ -309,15 +297,9 @@ def add_guest(meeting_id: str) -> Page:
     if form.validate_on_submit():
         spec = ops.GuestSpec(form.guest_name.data, form.guest_organisation.data, form.guest_role.data,
                              bool(form.statement_signed.data))
-        try:
-            ops.add_guest(meeting, _section_of(meeting, form.guest_section.data), spec, current_user,
-                          current_actor(), _today())
-        except OperationError as exc:
-            db.session.rollback()
-            refused(form, exc)
-        else:
-            db.session.commit()
-            flash("Gast toegevoegd.", "success")
+        section = _section_of(meeting, form.guest_section.data)
+        if submitted(form, lambda: ops.add_guest(meeting, section, spec, current_user, current_actor(), _today()),
+                     "Gast toegevoegd."):
             return redirect(url_for("meetings.meeting", meeting_id=meeting.id))
     return meeting_page(meeting, 422, guest_form=form)
 

@@ -65,6 +65,7 @@ from netwerk.web import (
     permission_required,
     read_plan,
     refused,
+    submitted,
     visible_family,
     work_actor,
 )
@@ -268,16 +269,8 @@ def _change(family_id: str, make: Callable[[Family, Plan], Any], act: Callable[[
     family = visible_family(family_id)
     plan = open_plan_or_404(family)
     form = make(family, plan)
-    if form.validate_on_submit():
-        try:
-            act(form, plan)
-        except ops.OperationError as exc:
-            db.session.rollback()
-            refused(form, exc)
-        else:
-            db.session.commit()
-            flash(done, "success")
-            return _back(family, anchor)
+    if form.validate_on_submit() and submitted(form, lambda: act(form, plan), done):
+        return _back(family, anchor)
     return _page(family, 422, **{key: form})
 
 
@@ -603,16 +596,8 @@ def _goal_page(family: Family, plan: Plan, goal: PlanGoal, status: int = 200, *,
 def _goal_change(family_id: str, goal_id: str, form: Any, key: str, act: Callable[[Any, PlanGoal], object],
                  done: str) -> Page:
     family, plan, goal = _visible_goal(family_id, goal_id)
-    if form.validate_on_submit():
-        try:
-            act(form, goal)
-        except ops.OperationError as exc:
-            db.session.rollback()
-            refused(form, exc)
-        else:
-            db.session.commit()
-            flash(done, "success")
-            return _back(family, "#doelen")
+    if form.validate_on_submit() and submitted(form, lambda: act(form, goal), done):
+        return _back(family, "#doelen")
     return _goal_page(family, plan, goal, 422, reread=True, **{key: form})
 
 
