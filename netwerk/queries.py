@@ -35,6 +35,7 @@ from netwerk.models import (
 )
 from netwerk.models.plans import ACTION_STATES, FAILURE_REASONS, LIFE_DOMAINS, NETWORK_KINDS, PLAN_STATES
 from netwerk.operations.plans import may_accept
+from netwerk.workdays import add_working_days
 from privacy.audit import Actor, blind
 from privacy.models import Consent
 from privacy.policy import Ask, decide, decide_many
@@ -159,16 +160,6 @@ def unread_notifications(user_id: uuid.UUID) -> int:
 
 OPEN_ACTION_STATES = ("open", "bezig")
 NETWORK_OWNER = "Iemand uit het netwerk van het gezin"  # how lists name a network member
-
-
-def add_working_days(start: date, days: int) -> date:
-    """The date ``days`` working days (Monday to Friday) after ``start``."""
-    current, left = start, max(days, 0)
-    while left:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            left -= 1
-    return current
 
 
 def due_soon_until(today: date) -> date:

@@ -234,12 +234,12 @@ def test_reminders_are_due_soon_and_overdue_with_a_link_and_no_content(app, worl
     db.session.commit()
 
 
-def test_working_days_skip_the_weekend(app):
+def test_due_soon_counts_working_days(app):
     friday = date(2026, 11, 20)
     assert friday.weekday() == 4
-    assert queries.add_working_days(friday, 3) == date(2026, 11, 25)  # Mon, Tue, Wed
-    assert queries.add_working_days(date(2026, 11, 16), 3) == date(2026, 11, 19)  # Monday → Thursday
-    assert queries.due_soon_until(friday) == date(2026, 11, 25)
+    assert queries.due_soon_until(friday) == date(2026, 11, 25)  # Mon, Tue, Wed
+    # Public holidays are not working days: Christmas and Boxing Day 2026 fall on Fri/Sat.
+    assert queries.due_soon_until(date(2026, 12, 23)) == date(2026, 12, 29)
     app.config["ACTION_DUE_SOON_WORKING_DAYS"] = 1
     assert queries.due_soon_until(friday) == date(2026, 11, 23)
 
