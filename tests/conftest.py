@@ -103,14 +103,32 @@ class Backend:
                     Path(str(target) + suffix).unlink(missing_ok=True)
                 shutil.copyfile(self.template, target)  # type: ignore[arg-type]
             else:
-                tables = ", ".join(t.name for t in db.metadata.sorted_tables)
-                with db.engine.begin() as conn:
-                    conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+                _empty_postgresql()
         keys = self.app.extensions["netwerk.master_keys"]
         self.app.extensions["netwerk.keyring"] = Keyring(keys.kek)
         checkpoints = Path(self.app.instance_path) / "audit-checkpoints.jsonl"
         checkpoints.unlink(missing_ok=True)
         self.app.extensions["netwerk.redis"].flushall()
+
+
+def _empty_postgresql() -> None:
+    """Empty every table a test wrote and restart every sequence it used.
+
+    TRUNCATE of all ~50 tables costs ~90 ms, most of it on tables that are already empty;
+    asking which ones hold rows first costs ~2 ms, and a test writes few tables. The probe
+    reads the tables themselves (not statistics, which lag), so rows written by a server
+    subprocess are found too; sequences advanced by rows deleted again are restarted.
+    """
+    names = [t.name for t in db.metadata.sorted_tables]
+    probe = " UNION ALL ".join(f"SELECT '{n}' WHERE EXISTS (SELECT 1 FROM {n})" for n in names)
+    with db.engine.begin() as conn:
+        written = [row[0] for row in conn.execute(text(probe))]
+        if written:
+            conn.execute(text(f"TRUNCATE {', '.join(written)} RESTART IDENTITY CASCADE"))
+        used = conn.execute(text(
+            "SELECT schemaname, sequencename FROM pg_sequences WHERE last_value IS NOT NULL")).all()
+        for schema, sequence in used:
+            conn.execute(text(f'ALTER SEQUENCE "{schema}"."{sequence}" RESTART'))
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
