@@ -105,6 +105,7 @@ class Config:
     ACTION_DUE_SOON_WORKING_DAYS: int = 3
     # An action its owner has not accepted this many days after it was made is "niet geaccepteerd".
     ACTION_ACCEPT_DAYS: int = 5
+    MY_ACTIONS_PER_PAGE: int = 100
     INVOLVEMENT_MAX_YEARS: int = 2
     INVOLVEMENT_AGE_LIMIT: int = 23
     # Identifying a person can reveal that someone is known: past this many attempts per
@@ -202,6 +203,7 @@ def load_config(overrides: dict | None = None) -> Config:
     cfg.MATCH_RESPONSE_DAYS = _int("NETWERK_MATCH_RESPONSE_DAYS", cfg.MATCH_RESPONSE_DAYS)
     cfg.ACTION_DUE_SOON_WORKING_DAYS = _int("NETWERK_ACTION_DUE_SOON_WORKING_DAYS", cfg.ACTION_DUE_SOON_WORKING_DAYS)
     cfg.ACTION_ACCEPT_DAYS = _int("NETWERK_ACTION_ACCEPT_DAYS", cfg.ACTION_ACCEPT_DAYS)
+    cfg.MY_ACTIONS_PER_PAGE = _int("NETWERK_MY_ACTIONS_PER_PAGE", cfg.MY_ACTIONS_PER_PAGE)
     cfg.LOOKUP_LIMIT_PER_HOUR = _int("NETWERK_LOOKUP_LIMIT_PER_HOUR", cfg.LOOKUP_LIMIT_PER_HOUR)
     cfg.EMERGENCY_ACCESS_MINUTES = _int("NETWERK_EMERGENCY_ACCESS_MINUTES", cfg.EMERGENCY_ACCESS_MINUTES)
     words = os.environ.get("NETWERK_SMART_WORDS_FILE")

@@ -267,10 +267,33 @@ def my_open_actions(user: User) -> list[PlanAction]:
         .order_by(PlanAction.due, PlanAction.created_at)))
 
 
-def my_actions(user: User, today: date) -> list[ActionRow]:
-    """Mijn acties: :func:`my_open_actions` with marks, each read through the gate."""
-    org_id = user.organisation_id
+@dataclass(frozen=True)
+class ActionPage:
+    rows: list[ActionRow]
+    number: int  # 1-based
+    pages: int
+    total: int
+    first: int  # 1-based position of the first row shown (0 when there are none)
+
+
+def my_actions_page(user: User, today: date, number: int, per_page: int) -> ActionPage:
+    """One page of Mijn acties. Only the page's actions go through the gate, so a user with
+    2,000 open actions is disclosed (and audited for) the hundred on screen, not all."""
     actions = my_open_actions(user)
+    per_page = max(per_page, 1)
+    pages = max((len(actions) + per_page - 1) // per_page, 1)
+    number = min(max(number, 1), pages)  # out of range: the nearest page, never an error
+    start = (number - 1) * per_page
+    shown = actions[start:start + per_page]
+    return ActionPage(my_actions(user, today, shown), number, pages, len(actions),
+                      start + 1 if shown else 0)
+
+
+def my_actions(user: User, today: date, actions: list[PlanAction] | None = None) -> list[ActionRow]:
+    """Mijn acties: ``actions`` (default :func:`my_open_actions`) with marks, each read
+    through the gate."""
+    org_id = user.organisation_id
+    actions = my_open_actions(user) if actions is None else actions
     if not actions:
         return []
     members = family_members({a.plan.family_id for a in actions})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -42,13 +42,20 @@ def safe_next(value: str | None) -> str | None:
     return value if not parts.scheme and not parts.netloc else None
 
 
+def _page_number() -> int:
+    # ?pagina=abc or a negative number shows the first page; past the end, the last one.
+    value = request.args.get("pagina", "")
+    return int(value) if value.isdecimal() and len(value) < 7 else 1
+
+
 def _page(status: int = 200) -> Page:
     today = utcnow().date()
-    rows = queries.my_actions(current_user, today)
+    page = queries.my_actions_page(current_user, today, _page_number(),
+                                   current_app.config["MY_ACTIONS_PER_PAGE"])
     # Rendered before the commit of the gate's audit entries: a commit expires the loaded
     # rows, and reloading them one by one would make the page cost a statement per action.
-    body = render_template("actions/index.html", rows=rows, states=ACTION_STATES, reasons=FAILURE_REASONS,
-                           today=today, accept_days=queries.accept_days())
+    body = render_template("actions/index.html", page=page, rows=page.rows, states=ACTION_STATES,
+                           reasons=FAILURE_REASONS, today=today, accept_days=queries.accept_days())
     db.session.commit()
     return body, status
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import event, func, select, update
 
 from netwerk import operations as ops
 from netwerk import queries
@@ -19,6 +19,7 @@ from netwerk.jobqueue import PERIODIC
 from netwerk.jobs import remind_actions
 from netwerk.models import Family, Notification, Organisation, OutboxMail, User
 from netwerk.models.plans import ActionUpdate, Plan, PlanAction, PlanGoal
+from privacy.models import AuditEntry
 from tests.conftest import csrf_token
 from tests.factories import make_covenant, make_org, make_user
 from tests.helpers import html, path_of
@@ -197,6 +198,36 @@ def test_the_page_costs_the_same_statements_however_many_actions(app, world):
         add(world, n % 2, (world.teacher, world.coordinator)[n % 4 // 2], 10 + n)
     assert statements() == few
     assert len(queries.my_actions(world.coordinator, TODAY)) == 12
+
+
+def test_the_page_is_paged_and_only_the_page_goes_through_the_gate(app, world):
+    app.config["MY_ACTIONS_PER_PAGE"] = 2
+    actions = [add(world, n % 2, world.coordinator, 3 + n) for n in range(5)]  # by due date
+    db.session.commit()
+    client = client_for(app, world.coordinator)
+
+    def shown(query: str) -> list[str]:
+        body = client.get(f"/mijn-acties{query}").get_data(as_text=True)
+        return [a.id.hex for a in actions if f'id="actie-{a.id}"' in body]
+
+    ids = [a.id.hex for a in actions]
+    assert shown("") == ids[:2]
+    assert shown("?pagina=2") == ids[2:4]
+    assert shown("?pagina=3") == ids[4:]
+    assert shown("?pagina=99") == ids[4:]  # past the end: the last page
+    assert shown("?pagina=abc") == shown("?pagina=-1") == ids[:2]
+    page = client.get("/mijn-acties?pagina=2").get_data(as_text=True)
+    assert "Acties 3–4 van 5" in page and "pagina=3" in page and "pagina=1" in page
+    # A change made on page 2 comes back to page 2.
+    assert f"/mijn-acties?pagina=2#actie-{actions[2].id}" in page
+    # The gate sees (and the audit names) only the plans of the actions on screen: the last
+    # page holds one action, of one family, while the user has actions on two.
+    assert actions[4].plan_id != actions[3].plan_id
+    before = db.session.scalar(select(func.max(AuditEntry.seq)))
+    assert shown("?pagina=3") == ids[4:]
+    reads = db.session.scalars(select(AuditEntry).where(AuditEntry.seq > before,
+                                                        AuditEntry.action == "content.read")).all()
+    assert reads and {o for e in reads for o in e.meta["objects"]} == {str(actions[4].plan_id)}
 
 
 def test_reminders_are_due_soon_and_overdue_with_a_link_and_no_content(app, world):
