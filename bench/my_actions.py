@@ -204,8 +204,11 @@ class Page:
 
 
 def html_page(app: Flask, email: str, expected_rows: int) -> Page:
+    # The page shows the first MY_ACTIONS_PER_PAGE actions (the earliest due); the gate
+    # reads only those, while the query still loads all of the user's open actions.
     client = web_client(app, email)
-    return Page("GET /mijn-acties", lambda: client.get("/mijn-acties"), expected_rows,
+    shown = min(expected_rows, app.config["MY_ACTIONS_PER_PAGE"])
+    return Page("GET /mijn-acties", lambda: client.get("/mijn-acties"), shown,
                 lambda r: r.get_data(as_text=True).count('<tr id="actie-'))
 
 
