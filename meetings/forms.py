@@ -6,7 +6,15 @@ from wtforms import BooleanField, HiddenField, IntegerField, SelectField, Submit
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from meetings.models import ATTENDANCE_STATES, DECISION_KINDS, OVERLEG_KINDS
-from netwerk.forms import REQUIRED, MultiCheckboxField, StrictForm, _choices, date_field, text
+from netwerk.forms import (
+    PLAN_AGREEMENT_LABELS,
+    REQUIRED,
+    MultiCheckboxField,
+    StrictForm,
+    _choices,
+    date_field,
+    text,
+)
 
 
 class SectionFields(StrictForm):
@@ -98,3 +106,48 @@ class DecisionForm(StrictForm):
     on_date = date_field("Terug op de agenda op", required=False)
     user_id = SelectField("Zorgcoördinator", choices=[], validate_choice=False)
     submit = SubmitField("Besluit vastleggen")
+
+
+# --- the chair's console: actions, attendance and the order of the agenda ---------------------
+
+class MeetingActionForm(StrictForm):
+    """A SMART action for the family on the wall; the checker runs as the chair types (the
+    same fields, posted to the console's check endpoint) and again on saving."""
+
+    version = HiddenField(validators=[InputRequired()])
+    family = HiddenField(validators=[InputRequired()])
+    goal_id = SelectField("Doel", choices=[], validate_choice=False)
+    what = TextAreaField("Wat precies", validators=[InputRequired(REQUIRED), Length(max=2000)])
+    done_when = TextAreaField("Klaar als …", validators=[InputRequired(REQUIRED), Length(max=2000)])
+    owner = SelectField("Eigenaar", choices=[], validate_choice=False)
+    due = date_field("Uiterlijk op", required=False)
+    due_text = text("Of in woorden (bijv. \"binnen 2 weken\")", 100, required=False)
+    agreed_by = SelectField("Akkoord van het gezin gegeven door", choices=_choices(PLAN_AGREEMENT_LABELS),
+                            validate_choice=True)
+    agreed_on = date_field("Akkoord gegeven op", required=False)
+    submit = SubmitField("Actie vastleggen")
+
+
+class ConsoleAttendanceForm(StrictForm):
+    version = HiddenField(validators=[InputRequired()])
+    section = HiddenField(validators=[InputRequired()])
+    user = HiddenField(validators=[InputRequired()])
+    status = SelectField("Aanwezigheid", choices=_choices(ATTENDANCE_STATES), validate_choice=True)
+    submit = SubmitField("Vastleggen")
+
+
+class ItemMoveForm(StrictForm):
+    """One item one place up or down (buttons, so the keyboard works as well as the mouse)."""
+
+    version = HiddenField(validators=[InputRequired()])
+    direction = SelectField("Richting", choices=_choices({"op": "Omhoog", "neer": "Omlaag"}), validate_choice=True)
+    submit = SubmitField("Verplaatsen")
+
+
+class OrderForm(StrictForm):
+    """A section's whole new order after a drag: the item ids, comma-separated."""
+
+    version = HiddenField(validators=[InputRequired()])
+    section = HiddenField(validators=[InputRequired()])
+    order = HiddenField(validators=[InputRequired(), Length(max=40 * 200)])
+    submit = SubmitField("Volgorde opslaan")

@@ -66,6 +66,45 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Beste {name},\n\nEen actie waarvan u eigenaar bent had al klaar moeten zijn. Werk de stand bij "
         "of spreek een nieuwe datum af.\n\nBekijken: {link}\n\nDit bericht bevat bewust geen namen of inhoud.",
     ),
+    # Escalation (escalation.operations): the recipient's name and a link, never which
+    # family, action or decision.
+    "escalation_proposed": (
+        "Netwerk: een vastgelopen casus wacht op uw beoordeling",
+        "Beste {name},\n\nNetwerk stelt voor een casus op te schalen. Beoordeel of u de escalatie "
+        "doorzet of afwijst.\n\nBekijken: {link}\n\nDit bericht bevat bewust geen namen of inhoud.",
+    ),
+    "escalation_raised": (
+        "Netwerk: een escalatie is aan u gericht",
+        "Beste {name},\n\nEr is een vastgelopen casus naar u opgeschaald. Bevestig de ontvangst en neem "
+        "voor de termijn een besluit.\n\nBekijken: {link}\n\nDit bericht bevat bewust geen namen of inhoud.",
+    ),
+    "escalation_acknowledged": (
+        "Netwerk: een escalatie is ontvangen",
+        "Beste {name},\n\nDe ontvanger heeft de ontvangst van een escalatie bevestigd.\n\n"
+        "Bekijken: {link}\n\nDit bericht bevat bewust geen namen of inhoud.",
+    ),
+    "escalation_decided": (
+        "Netwerk: over een escalatie is besloten",
+        "Beste {name},\n\nOver een escalatie is een besluit genomen.\n\nBekijken: {link}\n\n"
+        "Dit bericht bevat bewust geen namen of inhoud.",
+    ),
+    "escalation_closed": (
+        "Netwerk: een escalatie is afgesloten",
+        "Beste {name},\n\nEen escalatie waarbij u betrokken was is afgesloten.\n\nBekijken: {link}\n\n"
+        "Dit bericht bevat bewust geen namen of inhoud.",
+    ),
+    "escalation_level_up": (
+        "Netwerk: een escalatie is een niveau hoger gekomen",
+        "Beste {name},\n\nDe termijn van een escalatie is verstreken zonder besluit; zij ligt nu op een "
+        "hoger niveau.\n\nBekijken: {link}\n\nDit bericht bevat bewust geen namen of inhoud.",
+    ),
+    # Meetings (meetings.jobs.send_besluitenlijst): a link to the reader's own besluitenlijst.
+    "besluitenlijst": (
+        "Netwerk: de besluitenlijst van een overleg staat klaar",
+        "Beste {name},\n\nDe besluitenlijst van een overleg waar uw organisatie aan tafel zat staat klaar. "
+        "U ziet alleen de onderdelen waarbij uw organisatie aanwezig was.\n\nBekijken: {link}\n\n"
+        "Dit bericht bevat bewust geen namen of inhoud.",
+    ),
 }
 
 

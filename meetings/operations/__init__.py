@@ -1,19 +1,26 @@
 """Every state change of overleggen, meetings and their agenda (one module per concern)."""
 
 from meetings.operations.agenda import add_to_agenda, prepare_meeting, publish, reorder
+from meetings.operations.closing import carry_over, next_meeting
 from meetings.operations.informing import defer, discuss_anonymously, make_letters, mark_sent
 from meetings.operations.live import (
+    ActionSpec,
     DecisionSpec,
     StaleMeeting,
     blank,
+    check_action,
     close,
     go_live,
     issue_projector_link,
     mark_discussed,
+    move_item,
     move_to,
     ordered_items,
     projector_meeting,
+    record_action,
+    record_attendance_live,
     record_decision,
+    reorder_items,
     revoke_projector_links,
     step,
 )
@@ -33,6 +40,7 @@ from meetings.operations.overleggen import (
 )
 
 __all__ = [
+    "ActionSpec",
     "DecisionSpec",
     "GuestSpec",
     "OverlegSpec",
@@ -43,6 +51,8 @@ __all__ = [
     "add_section",
     "add_to_agenda",
     "blank",
+    "carry_over",
+    "check_action",
     "close",
     "create_overleg",
     "defer",
@@ -55,15 +65,20 @@ __all__ = [
     "mark_discussed",
     "mark_sent",
     "meeting_dates",
+    "move_item",
     "move_to",
+    "next_meeting",
     "ordered_items",
     "plan_year",
     "prepare_meeting",
     "projector_meeting",
     "publish",
+    "record_action",
     "record_attendance",
+    "record_attendance_live",
     "record_decision",
     "reorder",
+    "reorder_items",
     "revoke_projector_links",
     "step",
 ]

@@ -8,6 +8,7 @@ transaction, so live screens learn of exactly what was committed.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from sqlalchemy import func, or_, select
@@ -26,6 +27,10 @@ DEFAULT_MINUTES = 15
 DUE_SOON_DAYS = 14  # an open action due within two weeks of the meeting is a follow-up
 OPEN_ACTION_STATES = ("open", "bezig")
 KEPT_INFORM_STATES = ("verstuurd", "anoniem", "uitgesteld")
+# Packages built on meetings add follow-up reasons of their own (escalation: an open
+# escalation is a fixed item) without meetings importing them: each maps a meeting to
+# {family id: reasons}; the reasons must be keys of AGENDA_REASONS.
+REASON_PROVIDERS: list[Callable[[Meeting], dict[uuid.UUID, set[str]]]] = []
 
 
 def publish(meeting: Meeting, kind: str, *, section_id: uuid.UUID | None = None,
@@ -166,6 +171,29 @@ def _follow_up_reasons(previous: list[AgendaItem], meeting: Meeting) -> dict[uui
     return {fid: sorted(reasons, key=order.index) for fid, reasons in found.items()}
 
 
+def _provided_reasons(meeting: Meeting, reasons: dict[uuid.UUID, list[str]]) -> set[uuid.UUID]:
+    """Merge the REASON_PROVIDERS' reasons into ``reasons``; returns the families they name."""
+    order, named = list(AGENDA_REASONS), set()
+    for provider in REASON_PROVIDERS:
+        for family_id, extra in provider(meeting).items():
+            named.add(family_id)
+            reasons[family_id] = sorted({*reasons.get(family_id, ()), *extra}, key=order.index)
+    return named
+
+
+def _provided_items(meeting: Meeting, by: User, named: set[uuid.UUID], reasons: dict[uuid.UUID, list[str]],
+                    known: set[uuid.UUID]) -> list[AgendaItem]:
+    """A family a provider names that was never on this overleg's agenda comes on in the
+    first section whose table holds an organisation involved with it."""
+    added = []
+    for family_id in sorted(named - known, key=str):
+        involved = involved_org_ids(family_id)
+        section = next((s for s in meeting.overleg.sections if s.organisation_ids & involved), None)
+        if section is not None:
+            added.append(_new_item(meeting, section, db.session.get(Family, family_id), reasons[family_id], by))
+    return added
+
+
 def prepare_meeting(meeting: Meeting, by: User, actor: Actor) -> list[AgendaItem]:
     """The secretary's preparation: every family discussed before in this overleg that has
     actions over or near their date, an evaluation date reached, an open match, or an item
@@ -176,6 +204,7 @@ def prepare_meeting(meeting: Meeting, by: User, actor: Actor) -> list[AgendaItem
         raise OperationError("Alleen de voorzitter of secretaris bereidt het overleg voor.", code="geen_toegang")
     previous = _previous_items(meeting)
     reasons = _follow_up_reasons(previous, meeting)
+    named = _provided_reasons(meeting, reasons)
     current = {i.family_id: i for i in db.session.scalars(select(AgendaItem).where(
         AgendaItem.meeting_id == meeting.id))}
     added = []
@@ -189,6 +218,9 @@ def prepare_meeting(meeting: Meeting, by: User, actor: Actor) -> list[AgendaItem
             continue
         family = db.session.get(Family, item.family_id)
         added.append(_new_item(meeting, item.section, family, wanted, by, item.planned_minutes, carried_from=item))
+    for family_id in named & set(current) - {i.family_id for i in previous}:  # on already, not as a follow-up
+        current[family_id].reasons = list(dict.fromkeys([*current[family_id].reasons, *reasons[family_id]]))
+    added += _provided_items(meeting, by, named, reasons, set(current) | {i.family_id for i in previous})
     if meeting.status == "gepland":
         meeting.status = "voorbereid"
     for item in added:

@@ -16,24 +16,31 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
 
-from meetings.models import DECISION_KINDS, AgendaItem, Decision, Meeting, ProjectorLink, Section
-from meetings.operations.agenda import audit_item, publish
+from meetings.models import DECISION_KINDS, AgendaItem, Attendance, Decision, Meeting, ProjectorLink, Section
+from meetings.operations.agenda import audit_item, publish, reorder
+from meetings.operations.closing import after_close
+from meetings.operations.overleggen import record_attendance
 from meetings.policy import manages
+from netwerk import smart
 from netwerk.db import db
 from netwerk.models import User
+from netwerk.models.plans import Plan, PlanAction
 from netwerk.operations.common import OperationError
-from netwerk.operations.plans import involved_org_ids
+from netwerk.operations.plans import ADOPTED, add_action, involved_org_ids, region_words
 from privacy.audit import Actor, record
 
 PROJECTOR_LINK_HOURS = 12
 
 
+STALE = "De voorzitter heeft het overleg intussen verder gezet; u ziet nu de nieuwe stand."
+STALE_ORDER = "De agenda is intussen gewijzigd; u ziet nu de nieuwe volgorde."
+
+
 class StaleMeeting(OperationError):
     """The console acted on an older state of the meeting."""
 
-    def __init__(self) -> None:
-        super().__init__("De voorzitter heeft het overleg intussen verder gezet; u ziet nu de nieuwe stand.",
-                         code="verouderd")
+    def __init__(self, message: str = STALE) -> None:
+        super().__init__(message, code="verouderd")
 
 
 def _chair(meeting: Meeting, by: User) -> None:
@@ -42,13 +49,13 @@ def _chair(meeting: Meeting, by: User) -> None:
         raise OperationError("Alleen de voorzitter leidt het overleg.", code="geen_toegang")
 
 
-def _claim(meeting: Meeting, expected: int) -> None:
+def _claim(meeting: Meeting, expected: int, stale: str = STALE) -> None:
     """Bump the version only if it is still ``expected`` (one UPDATE, so two chairs' clicks
     cannot both pass): the loser gets :class:`StaleMeeting` and nothing changes."""
     done = db.session.execute(update(Meeting).where(Meeting.id == meeting.id, Meeting.version == expected)
                               .values(version=expected + 1)).rowcount
     if done != 1:
-        raise StaleMeeting()
+        raise StaleMeeting(stale)
     db.session.refresh(meeting, ["version"])
 
 
@@ -124,9 +131,12 @@ class DecisionSpec:
     user_id: uuid.UUID | None = None
 
 
-def record_decision(item: AgendaItem, spec: DecisionSpec, by: User, actor: Actor, today: date) -> Decision:
+def record_decision(item: AgendaItem, spec: DecisionSpec, by: User, actor: Actor, today: date,
+                    expected: int | None = None) -> Decision:
     """A structured decision; "terug op de agenda" needs a future date, "zorgcoördinator
-    aanwijzen" a professional of an organisation involved with the family."""
+    aanwijzen" a professional of an organisation involved with the family. With
+    ``expected`` (the console does) the meeting version is claimed: two chairs submitting
+    the same decision at once record it once."""
     _chair(item.meeting, by)
     _live(item.meeting)
     if spec.kind not in DECISION_KINDS:
@@ -138,6 +148,8 @@ def record_decision(item: AgendaItem, spec: DecisionSpec, by: User, actor: Actor
         if person is None or not person.active or person.organisation_id not in involved_org_ids(item.family_id):
             raise OperationError("Kies als zorgcoördinator een professional van een betrokken organisatie.",
                                  field="user_id")
+    if expected is not None:
+        _claim(item.meeting, expected)
     decision = Decision(agenda_item_id=item.id, kind=spec.kind, decided_by_user_id=by.id,
                         on_date=spec.on_date if spec.kind == "terug_op_agenda" else None,
                         user_id=spec.user_id if spec.kind == "zorgcoordinator" else None)
@@ -171,6 +183,7 @@ def close(meeting: Meeting, by: User, actor: Actor, now: datetime, expected: int
     meeting.status, meeting.closed_at, meeting.current_item_id, meeting.blanked = "gesloten", now, None, False
     db.session.execute(update(ProjectorLink).where(ProjectorLink.meeting_id == meeting.id,
                                                    ProjectorLink.revoked_at.is_(None)).values(revoked_at=now))
+    after_close(meeting, by, actor)  # carry-over and the besluitenlijst mails (operations/closing.py)
     record("meetings.closed", actor=actor, summary="meeting closed", object_type="meeting", object_id=meeting.id,
            meta={"carried_over": carried})
     publish(meeting, "closed")
@@ -226,3 +239,111 @@ def section_of(meeting: Meeting) -> Section | None:
         return None
     item = db.session.get(AgendaItem, meeting.current_item_id)
     return item.section if item else None
+
+
+# --- from the console: SMART actions, attendance, the order of the agenda ---------------------
+# Each claims the meeting version the console showed, so two chairs (or a chair and the
+# secretary) acting on the same state cannot both write, and each publishes an event so
+# every screen fetches its view again.
+
+NOT_ON_AGENDA = ("Dit gezin staat niet op de agenda van dit overleg. Een actie legt u hier alleen vast voor een "
+                 "gezin dat in dit overleg besproken wordt.")
+NO_PLAN = ("Dit gezin heeft nog geen 1gezin1plan. Leg eerst het besluit \u201c1gezin1plan starten\u201d vast; "
+           "de zorgcoördinator start daarna het plan.")
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """A SMART action as the chair types it: owned by a professional of an involved
+    organisation (network members' names are plan content, chosen on the plan page)."""
+
+    goal_id: uuid.UUID | None
+    what: str
+    done_when: str
+    owner_user_id: uuid.UUID | None
+    due: date | None = None
+    due_text: str | None = None
+    agreed_by: str | None = None
+    agreed_on: date | None = None
+
+
+def agenda_item_of(meeting: Meeting, family_id: uuid.UUID | None) -> AgendaItem:
+    """The family's item on this meeting's agenda; refused when it is not on it."""
+    item = db.session.scalar(select(AgendaItem).where(AgendaItem.meeting_id == meeting.id,
+                                                      AgendaItem.family_id == family_id)) if family_id else None
+    if item is None:
+        raise OperationError(NOT_ON_AGENDA, field="family")
+    return item
+
+
+def _open_plan(family_id: uuid.UUID) -> Plan:
+    plan = db.session.scalar(select(Plan).where(Plan.family_id == family_id, Plan.status != "afgesloten"))
+    if plan is None:
+        raise OperationError(NO_PLAN, field="family")
+    return plan
+
+
+def check_action(meeting: Meeting, family_id: uuid.UUID | None, spec: ActionSpec, actor: Actor,
+                 today: date) -> smart.Verdict:
+    """What the SMART checker says of the action as typed so far, the way
+    :func:`record_action` will check it (same draft); writes nothing."""
+    plan = _open_plan(agenda_item_of(meeting, family_id).family_id)
+    owner = db.session.get(User, spec.owner_user_id) if spec.owner_user_id else None
+    return smart.check(smart.ActionDraft(
+        what=spec.what, done_when=spec.done_when, owner_label=owner.name if owner else None, goal_id=spec.goal_id,
+        due=spec.due, due_text=spec.due_text, owner_accepted=owner is not None and owner.id == actor.user_id,
+        family_agreement_required=plan.family_agreement_required and plan.status in ADOPTED,
+        family_agreed=spec.agreed_by is not None, today=today, next_evaluation=plan.next_evaluation,
+        owner_is_group=False if owner else None), region_words())
+
+
+def record_action(meeting: Meeting, family_id: uuid.UUID | None, spec: ActionSpec, by: User, actor: Actor,
+                  today: date, expected: int) -> tuple[PlanAction, smart.Verdict]:
+    """A SMART action on the plan of a family on this meeting's agenda, through the plan's
+    own operation (checker, history, audit); refused whole when anything is wrong."""
+    _chair(meeting, by)
+    _live(meeting)
+    item = agenda_item_of(meeting, family_id)
+    plan = _open_plan(item.family_id)
+    owner = db.session.get(User, spec.owner_user_id) if spec.owner_user_id else None
+    _claim(meeting, expected)
+    action, verdict = add_action(plan, goal_id=spec.goal_id, what=spec.what, done_when=spec.done_when,
+                                 owner_user=owner, owner_member=None, due=spec.due, due_text=spec.due_text,
+                                 agreed_by=spec.agreed_by, agreed_on=spec.agreed_on, actor=actor, today=today)
+    audit_item("meetings.action", item, actor, "action recorded in meeting", plan_action=str(action.id))
+    publish(meeting, "action", section_id=item.section_id, item_id=item.id)
+    return action, verdict
+
+
+def record_attendance_live(meeting: Meeting, section: Section, person: User, status: str, by: User, actor: Actor,
+                           expected: int) -> Attendance:
+    """Attendance from the console: as on the meeting page, plus the version claim and an
+    event for the section's screens."""
+    _claim(meeting, expected)
+    row = record_attendance(meeting, section, person, status, by, actor)
+    publish(meeting, "attendance", section_id=section.id)
+    return row
+
+
+def reorder_items(meeting: Meeting, section: Section, item_ids: list[uuid.UUID], by: User, actor: Actor,
+                  expected: int) -> None:
+    """A new order for one section (a drag on the console): renumbered 0..n-1, audited."""
+    if section.overleg_id != meeting.overleg_id:
+        raise OperationError("Kies een onderdeel van dit overleg.", field="section")
+    _claim(meeting, expected, STALE_ORDER)
+    reorder(meeting, section, item_ids, by, actor)
+
+
+def move_item(meeting: Meeting, item: AgendaItem, direction: int, by: User, actor: Actor, expected: int) -> None:
+    """One place up (-1) or down (+1) within its section (the keyboard's way); at an end
+    it stays."""
+    if item.meeting_id != meeting.id:
+        raise OperationError("Dit punt staat niet op de agenda van dit overleg.", field="item")
+    order = list(db.session.scalars(select(AgendaItem.id).where(
+        AgendaItem.meeting_id == meeting.id, AgendaItem.section_id == item.section_id)
+        .order_by(AgendaItem.position)))
+    index = order.index(item.id)
+    target = index + (1 if direction > 0 else -1)
+    if 0 <= target < len(order):
+        order[index], order[target] = order[target], order[index]
+    reorder_items(meeting, item.section, order, by, actor, expected)

@@ -4,4 +4,10 @@ from flask import Blueprint
 
 bp = Blueprint("meetings", __name__)
 
-from meetings.views import agenda, console, overleggen, stream  # noqa: E402, F401 - register the routes
+from meetings.views import (  # noqa: E402, F401 - register the routes
+    agenda,
+    besluitenlijst,
+    console,
+    overleggen,
+    stream,
+)

@@ -37,7 +37,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -207,7 +207,12 @@ def _still_admitted(sub: Subscriber) -> str | None:
         db.session.rollback()
 
 
-def _events(sub: Subscriber, beyond_end: bool) -> Iterator[str]:
+def _events(sub: Subscriber, beyond_end: bool, still_admitted: Callable[[Subscriber], str | None] | None = None,
+            after_batch: Callable[[Subscriber], None] | None = None) -> Iterator[str]:
+    """The stream loop: replay, then wait for the broker's wake-ups; every heartbeat asks
+    ``still_admitted`` (default: the login session and the sections) whether to go on, and
+    ``after_batch`` may re-read what the subscriber is admitted to after events."""
+    still_admitted = still_admitted or _still_admitted
     cfg = current_app.config
     heartbeat = float(cfg.get("MEETING_STREAM_HEARTBEAT_SECONDS", HEARTBEAT_SECONDS))
     ends_at = time.monotonic() + float(cfg.get("MEETING_STREAM_MAX_SECONDS", MAX_SECONDS))
@@ -219,10 +224,12 @@ def _events(sub: Subscriber, beyond_end: bool) -> Iterator[str]:
         seen = events.broker().counter(sub.meeting_id)  # before reading: no wake-up falls in between
         batch, more = _read(sub, seen, heartbeat)
         yield from batch
+        if batch and after_batch:
+            after_batch(sub)
         if more:
             continue  # a long replay, sent in pieces
         if time.monotonic() >= next_check:  # also while events flow: a busy meeting is re-checked too
-            reason = _still_admitted(sub)
+            reason = still_admitted(sub)
             if reason:
                 yield f"event: einde\ndata: {json.dumps({'reden': reason})}\n\n"
                 return

@@ -48,6 +48,11 @@ The channels
   model has ``purpose``, each search term where it has ``q``.
 * ``mail`` (every outbox mail), ``audit`` (every audit entry) and ``log`` (every record of
   the application's loggers, at DEBUG, during the run): these never carry content.
+* the meetings' channels (``tests/leak/channels_meetings.py``, walked by
+  ``test_meeting_leak.py`` over the meetings ``scenario.build_meetings`` sets up):
+  ``projector`` and ``stream`` (with replay from ``Last-Event-ID``) and ``letters`` never
+  carry content; ``besluitenlijst`` (page and PDF) carries what the gate allows, audited
+  per request.
 
 A search box that echoes the marker the harness typed is not a leak: markers sent in the
 request's own query string are blanked before scanning (nothing else is).
@@ -252,8 +257,12 @@ def audit_window() -> Iterator[AuditWindow]:
 PARAM_ALIASES = {
     "org_id": "organisation", "organisation_id": "organisation", "covenant_id": "covenant_version",
     "action_id": "plan_action", "goal_id": "plan_goal", "item_id": "agenda_item", "letter_id": "family_letter",
+    "request_id": "rights_request", "task_id": "rectification_task", "flag_id": "review_flag",
+    "run_id": "retention_run",
     "id": None,  # resolved from the path segment before it, see _param_key
 }
+NO_SUCH_UUID = uuid.UUID("00000000-0000-4000-8000-00000000dead")
+NO_SUCH_INT = 999_999_999
 SEGMENT_PARAMS = {
     "personen": "person_id", "persons": "person_id", "gezinnen": "family_id", "families": "family_id",
     "matches": "match_id", "notities": "note_id", "notes": "note_id", "organisaties": "org_id",
@@ -288,7 +297,10 @@ class Scenario:
         table = PARAM_ALIASES.get(key) or key.removesuffix("_id")
         if table in db.metadata.tables and "id" in db.metadata.tables[table].c:
             t = db.metadata.tables[table]
-            return [str(v) for v in db.session.scalars(select(t.c.id).limit(OTHER_VALUES))]
+            found = [str(v) for v in db.session.scalars(select(t.c.id).limit(OTHER_VALUES))]
+            # An empty table (the scenario makes no such rows): a made-up id of the right type,
+            # so the route is still asked and must open nothing.
+            return found or [str(NO_SUCH_INT if _int_ids(t) else NO_SUCH_UUID)]
         return None
 
     def login(self, app: Flask, user: User) -> FlaskClient:
@@ -300,6 +312,13 @@ class Scenario:
         if response.status_code != 302:
             raise HarnessError(f"login as {user.email} failed with {response.status_code}")
         return client
+
+
+def _int_ids(table: Any) -> bool:
+    try:
+        return table.c.id.type.python_type is int
+    except NotImplementedError:  # a custom column type that does not say
+        return False
 
 
 def _param_key(name: str, segment: str | None) -> str | None:

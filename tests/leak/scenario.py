@@ -40,14 +40,17 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pyotp
+from flask import current_app
 from sqlalchemy import select
 
-from meetings.demo import create_demo_overleggen
-from netwerk import demo
+from meetings import operations as mops
+from meetings.demo import OVERLEGGEN, create_demo_overleggen
+from meetings.models import AgendaItem, Meeting, Overleg
+from netwerk import demo, jobqueue
 from netwerk import operations as ops
 from netwerk.auth import actor_for
 from netwerk.db import db, utcnow
-from netwerk.models import Involvement, Person, User
+from netwerk.models import Family, FamilyMember, Involvement, Person, User
 from netwerk.validators import bsn_valid
 from privacy.demo_covenant import CATEGORIES, PURPOSES
 from privacy.models import Consent
@@ -200,3 +203,72 @@ def markers_of(scenario: Scenario, key: str, *categories: str) -> set[str]:
     return {m for m, p in scenario.markers.items()
             if p.person_id == pid and (not categories or p.category in categories)}
 
+
+
+# --- meetings (issue 5): a closed meeting with its besluitenlijst, a live one on the wall ---------
+
+MEETING_ATTENDANCE = (  # (account, section index, status) at the closed meeting
+    ("cjg-alphen.1", 0, "aanwezig"), ("cjg-alphen.1", 1, "aanwezig"),
+    ("leerplicht.1", 0, "aanwezig"), ("jongerenwerk.1", 0, "afgemeld"),  # Jongerenwerk's only one sent apologies
+    ("politie.1", 1, "aanwezig"),  # Politie sits at both tables but came to Strafrecht only
+    ("raad.1", 1, "later"),
+)
+
+
+def build_meetings(scenario: Scenario, today: date | None = None) -> None:
+    """On the demo's Hét Overleg: Amira's household (the plan with markers) in section A
+    (Preventief) and Dirk in section B (Strafrecht onder 18) of a past meeting that is run
+    and closed (attendance per :data:`MEETING_ATTENDANCE`; the besluitenlijst mails are
+    delivered to the outbox) and of a later one that is live, with a projector link.
+    Recorded in ``scenario.extra["meetings"]``."""
+    now = utcnow()
+    today = today or now.date()
+    users = {local(u): u for u in db.session.scalars(select(User))}
+    chair = users["voorzitter"]
+    act = actor_for(chair, "voorzitter")
+    overleg = db.session.scalar(select(Overleg).where(Overleg.name == OVERLEGGEN[0][0]))
+    sections = overleg.sections[:2]
+    household = db.session.get(Family, scenario.extra["family_id"])
+    dirk = scenario.extra["persons"]["dirk"]
+    dirk_family_id = db.session.scalar(select(FamilyMember.family_id).where(FamilyMember.person_id == dirk))
+    dirk_family = db.session.get(Family, dirk_family_id) if dirk_family_id else ops.compose_family(
+        [(db.session.get(Person, dirk), "kind")], act)
+    dates = list(db.session.scalars(select(Meeting).where(Meeting.overleg_id == overleg.id)
+                                    .order_by(Meeting.date)))
+    past = next(m for m in dates if m.date < today)
+    live = [m for m in dates if m.date > today][1]  # the one after the next (the next gets the carry-over)
+
+    def agenda(meeting: Meeting) -> dict[str, AgendaItem]:
+        items = {"A": mops.add_to_agenda(meeting, sections[0], household, chair, act),
+                 "B": mops.add_to_agenda(meeting, sections[1], dirk_family, chair, act)}
+        for item in items.values():
+            mops.make_letters(item, today)
+        return items
+
+    closed_items = agenda(past)
+    for account, index, status in MEETING_ATTENDANCE:
+        mops.record_attendance(past, sections[index], users[account], status, chair, act)
+    db.session.commit()
+    mops.go_live(past, chair, act, now, past.version)
+    mops.record_decision(closed_items["A"], mops.DecisionSpec("zorgcoordinator", user_id=users[PLANTER].id),
+                         chair, act, today)
+    mops.record_decision(closed_items["B"], mops.DecisionSpec("terug_op_agenda", on_date=today + timedelta(days=28)),
+                         chair, act, today)
+    mops.mark_discussed(closed_items["A"], chair, act)
+    mops.close(past, chair, act, utcnow(), past.version)
+    db.session.commit()
+    jobqueue.drain(current_app._get_current_object())  # the besluitenlijst mails (and the letters' jobs)
+    db.session.expire_all()
+
+    live_items = agenda(live)
+    db.session.commit()
+    mops.go_live(live, chair, act, utcnow(), live.version)
+    mops.record_decision(live_items["A"], mops.DecisionSpec("geen_actie"), chair, act, today)
+    token = mops.issue_projector_link(live, chair, act, utcnow())
+    db.session.commit()
+    scenario.extra["meetings"] = {
+        "closed": past.id, "live": live.id, "token": token, "sections": {"A": sections[0].id, "B": sections[1].id},
+        "closed_items": {k: i.id for k, i in closed_items.items()},
+        "live_items": {k: i.id for k, i in live_items.items()},
+        "pseudonyms": {"A": household.pseudonym, "B": dirk_family.pseudonym},
+    }

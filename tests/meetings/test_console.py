@@ -5,15 +5,22 @@ projector that opens with its link only and shows the frame of the item on the w
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+
+from sqlalchemy import func, select
 
 from meetings import operations as ops
-from meetings.models import Decision
+from meetings.models import AgendaItem, Attendance, Decision, Meeting, MeetingEvent
 from netwerk.auth import actor_for
-from netwerk.db import db
+from netwerk.db import db, utcnow
 from netwerk.models import Family
-from tests.conftest import post_form
+from netwerk.models.plans import PlanAction, PlanGoal
+from privacy.models import AuditEntry
+from tests.conftest import csrf_token, post_form
 from tests.helpers import html
+from tests.meetings.test_agenda import household
 from tests.meetings.test_live import live_meeting
+from tests.meetings.test_live_view import planned_meeting
 from tests.netwerk.test_person_views import client_for
 
 LINK = re.compile(r"http://[^/\s]+(/projectie/[A-Za-z0-9_-]+)")
@@ -87,3 +94,113 @@ def test_the_projector_shows_the_frame_of_the_item_on_the_wall_and_nothing_after
     post_form(chair, f"{url}/projector/intrekken", {"version": str(meeting.version)}, token_from=url)
     assert beamer.get(link).status_code == 404
     assert beamer.get("/projectie/geraden").status_code == 404
+
+
+# --- inline SMART actions, attendance and the order of the agenda (issue 5, parts 3 and 5) -----
+
+def _counts(meeting: Meeting) -> tuple[int, int, int]:
+    """Actions, the meeting's events, its version: what a refused step must leave alone."""
+    db.session.expire_all()
+    return (db.session.scalar(select(func.count()).select_from(PlanAction)),
+            db.session.scalar(select(func.count()).select_from(MeetingEvent)
+                              .where(MeetingEvent.meeting_id == meeting.id)),
+            db.session.get(Meeting, meeting.id).version)
+
+
+def test_the_chair_records_a_smart_action_inline_for_the_family_on_the_wall_only(app, region):
+    meeting, _, family = planned_meeting(region)
+    goal = db.session.scalar(select(PlanGoal).where(PlanGoal.organisation_id == region.chair.organisation_id))
+    chair, url = client_for(app, region.chair), console_url(meeting)
+    action = {"family": str(family.id), "goal_id": str(goal.id), "what": "Wijkagent bezoekt het gezin thuis",
+              "done_when": "klaar als het verslag van het huisbezoek bij de zorgcoördinator ligt",
+              "owner": str(region.officer.id), "due": "", "due_text": "binnen 2 weken", "agreed_by": "",
+              "agreed_on": ""}
+
+    # As the chair types: the checker's Dutch findings, nothing written.
+    before = _counts(meeting)
+    vague = post_form(chair, f"{url}/smart", action | {"version": str(meeting.version), "done_when": "",
+                                                       "due_text": "z.s.m."}, token_from=url)
+    codes = {f["code"] for f in vague.get_json()["findings"]}
+    assert vague.status_code == 200 and not vague.get_json()["ok"] and {"no_criterion", "vague_date"} <= codes
+    assert any("z.s.m." in f["message"] for f in vague.get_json()["findings"])
+    assert post_form(chair, f"{url}/smart", action | {"version": "1"}, token_from=url).get_json()["ok"]
+    stranger = household(region)  # involved with CJG and police, but not on this agenda
+    refused = post_form(chair, f"{url}/smart", action | {"version": "1", "family": str(stranger.id)}, token_from=url)
+    assert refused.status_code == 422 and "niet op de agenda" in refused.get_json()["findings"][0]["message"]
+    assert _counts(meeting) == before
+
+    # Bad input changes nothing: a family not on the agenda, a SMART failure, a stale version.
+    for data, status, message in (
+            ({"family": str(stranger.id)}, 422, "staat niet op de agenda van dit overleg"),
+            ({"due_text": "voor de zomer"}, 422, "te vaag"),
+            ({"version": str(meeting.version - 1)}, 409, "intussen verder gezet")):
+        answer = post_form(chair, f"{url}/actie", action | {"version": str(meeting.version)} | data, token_from=url)
+        assert answer.status_code == status and message in html(answer), data
+        assert _counts(meeting) == before
+
+    saved = post_form(chair, f"{url}/actie", action | {"version": str(meeting.version)}, token_from=url)
+    assert saved.status_code == 302
+    recorded = db.session.scalar(select(PlanAction).where(PlanAction.owner_user_id == region.officer.id))
+    assert recorded.goal_id == goal.id and recorded.due == utcnow().date() + timedelta(days=14)
+    last = db.session.scalar(select(MeetingEvent).where(MeetingEvent.meeting_id == meeting.id)
+                             .order_by(MeetingEvent.id.desc()).limit(1))
+    assert (last.kind, last.item_id) == ("action", meeting.current_item_id)
+    assert _counts(meeting)[2] == before[2] + 1  # the version was claimed
+
+
+def test_attendance_from_the_console_is_an_event_of_its_section(app, region):
+    meeting, items = live_meeting(region)
+    chair, url = client_for(app, region.chair), console_url(meeting)
+    strafrecht = items[1].section
+    data = {"section": str(strafrecht.id), "user": str(region.officer.id), "status": "later"}
+    before = _counts(meeting)
+    stale = post_form(chair, f"{url}/aanwezigheid", data | {"version": str(meeting.version + 5)}, token_from=url)
+    assert stale.status_code == 409 and "intussen verder gezet" in html(stale)
+    wrong = post_form(chair, f"{url}/aanwezigheid", data | {"version": str(meeting.version),
+                                                             "user": str(region.teacher.id)}, token_from=url)
+    assert wrong.status_code == 422 and "neemt niet deel aan dit onderdeel" in html(wrong)
+    assert _counts(meeting) == before
+    assert post_form(chair, f"{url}/aanwezigheid", data | {"version": str(meeting.version)},
+                     token_from=url).status_code == 302
+    row = db.session.get(Attendance, (meeting.id, strafrecht.id, region.officer.id))
+    assert row.status == "later" and _counts(meeting)[1] == before[1] + 1
+    assert "Komt later" in html(chair.get(url))
+    assert post_form(chair, f"{url}/aanwezigheid", data | {"version": "x"}, token_from=url).status_code == 400
+
+
+def test_reordering_by_keyboard_and_by_drag_renumbers_within_the_section(app, region):
+    meeting, items = live_meeting(region)
+    chair, url = client_for(app, region.chair), console_url(meeting)
+    section = items[0].section
+
+    def order() -> list:
+        return list(db.session.scalars(select(AgendaItem.id).where(
+            AgendaItem.meeting_id == meeting.id, AgendaItem.section_id == section.id).order_by(AgendaItem.position)))
+
+    first, second = order()
+    seen = str(meeting.version)
+    moved = post_form(chair, f"{url}/agenda/{second}/verplaatsen", {"version": seen, "direction": "op"},
+                      token_from=url)
+    assert moved.status_code == 302 and order() == [second, first]
+    stale = post_form(chair, f"{url}/agenda/{second}/verplaatsen", {"version": seen, "direction": "neer"},
+                      token_from=url)
+    assert stale.status_code == 409 and "De agenda is intussen gewijzigd" in html(stale)
+    assert order() == [second, first]
+    top = post_form(chair, f"{url}/agenda/{second}/verplaatsen", {"version": str(_counts(meeting)[2]),
+                                                                  "direction": "op"}, token_from=url)
+    assert top.status_code == 302 and order() == [second, first]  # at the top it stays
+
+    # A drag posts the section's whole order (the script asks for JSON).
+    version = str(_counts(meeting)[2])
+    dragged = post_form(chair, f"{url}/volgorde", {"version": version, "section": str(section.id),
+                                                   "order": f"{first},{second}"}, token_from=url)
+    assert dragged.status_code == 302 and order() == [first, second]
+    assert db.session.scalar(select(AuditEntry.seq).where(AuditEntry.action == "meetings.agenda_reordered").limit(1))
+    version = str(_counts(meeting)[2])
+    incomplete = chair.post(f"{url}/volgorde", data={"csrf_token": csrf_token(chair, url), "version": version,
+                                                     "section": str(section.id), "order": f"{second}"},
+                            headers={"X-Requested-With": "fetch"})
+    assert incomplete.status_code == 422 and "gewijzigd" in incomplete.get_json()["message"]
+    assert order() == [first, second]
+    assert post_form(chair, f"{url}/volgorde", {"version": version, "section": str(section.id),
+                                                "order": "geen,ids"}, token_from=url).status_code == 400
