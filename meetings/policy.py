@@ -3,17 +3,27 @@
 A person is admitted to a section when their organisation is one of its parties; the
 chairs and the secretary of the overleg are admitted to every section (they run the whole
 meeting). What they may *read* there is still decided by the privacy gate, per item.
+
+Sitting at a section's table while the meeting is live is a context in the gate's sense
+(:func:`_section_context`): it gives the section's covenant purpose for the families on
+that section's agenda, and nothing else — the covenant still decides per category and
+party whether that purpose opens anything.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, exists, or_, select
 
-from meetings.models import Overleg, OverlegMember, Section, SectionParty
+from meetings.models import AgendaItem, Attendance, Meeting, Overleg, OverlegMember, Section, SectionParty
+from netwerk.access import PurposeContext, context_provider
 from netwerk.db import db
-from netwerk.models import User
+from netwerk.models import FamilyMember, User
+from privacy.audit import Actor
+
+ABSENT = ("afwezig", "afgemeld")
 
 
 def roles_in(user: User, overleg: Overleg) -> set[str]:
@@ -41,3 +51,28 @@ def overleggen_of(user: User) -> list[Overleg]:
 
 def sees(user: User, overleg: Overleg) -> bool:
     return bool(admitted_section_ids(user, overleg))
+
+
+@context_provider
+def _section_context(viewer: Actor, person_id: uuid.UUID, now: datetime) -> list[PurposeContext]:
+    """A live meeting's section gives its purpose to the people at its table, for the
+    families on its agenda: professionals of a party organisation who are not recorded
+    absent, and the overleg's chairs and secretary. Only while the meeting is live (the
+    chair closes it, and the context ends); never for an item discussed anonymously."""
+    if viewer.user_id is None or viewer.org_id is None:
+        return []
+    at_table = or_(
+        Section.id.in_(select(SectionParty.section_id).where(SectionParty.organisation_id == viewer.org_id)),
+        Section.overleg_id.in_(select(OverlegMember.overleg_id).where(
+            OverlegMember.user_id == viewer.user_id, OverlegMember.role.in_(("voorzitter", "secretaris")))),
+    )
+    absent = exists().where(and_(Attendance.meeting_id == Meeting.id, Attendance.section_id == Section.id,
+                                 Attendance.user_id == viewer.user_id, Attendance.status.in_(ABSENT)))
+    rows = db.session.execute(
+        select(Section.purpose, Section.name).distinct()
+        .join(AgendaItem, AgendaItem.section_id == Section.id)
+        .join(Meeting, Meeting.id == AgendaItem.meeting_id)
+        .join(FamilyMember, FamilyMember.family_id == AgendaItem.family_id)
+        .where(FamilyMember.person_id == person_id, Meeting.status == "live",
+               AgendaItem.inform_state != "anoniem", at_table, ~absent)).all()
+    return [PurposeContext(purpose, "overleg", f"Aan tafel bij {name} (overleg live)") for purpose, name in rows]
