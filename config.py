@@ -112,6 +112,23 @@ class Config:
     # hour a user is refused and the privacy officer is alerted.
     LOOKUP_LIMIT_PER_HOUR: int = 30
     EMERGENCY_ACCESS_MINUTES: int = 60
+    # Subject access report: organisation types whose professionals are not named to the
+    # family (AVG art. 23, UAVG art. 41), and the most rows one report may have.
+    SAR_WITHHOLD_NAMES_TYPES: tuple[str, ...] = ("veilig_thuis", "politie")
+    SAR_MAX_ROWS: int = 20_000
+    # Audit explorer exports: more matching rows than this is refused with a request to narrow the filter.
+    AUDIT_CSV_MAX_ROWS: int = 100_000
+    AUDIT_PDF_MAX_ROWS: int = 5_000
+    # The privacy officer's review queue (privacy.review): a burst is this many distinct
+    # families viewed by one user within the minutes; repeated denials likewise; flagged
+    # look-ups and views outside a context within REVIEW_GROUP_MINUTES form one flag; the
+    # queue page computes a tail of at most REVIEW_ON_THE_FLY_MAX entries itself.
+    REVIEW_BURST_FAMILIES: int = 15
+    REVIEW_BURST_MINUTES: int = 10
+    REVIEW_DENIALS: int = 20
+    REVIEW_DENIALS_MINUTES: int = 10
+    REVIEW_GROUP_MINUTES: int = 60
+    REVIEW_ON_THE_FLY_MAX: int = 5000
     # A region's copy of the SMART checker's word lists (netwerk/data/smart_nl.toml).
     SMART_WORDS_FILE: Path | None = None
     ARGON2_TIME_COST: int = 3
@@ -206,6 +223,15 @@ def load_config(overrides: dict | None = None) -> Config:
     cfg.MY_ACTIONS_PER_PAGE = _int("NETWERK_MY_ACTIONS_PER_PAGE", cfg.MY_ACTIONS_PER_PAGE)
     cfg.LOOKUP_LIMIT_PER_HOUR = _int("NETWERK_LOOKUP_LIMIT_PER_HOUR", cfg.LOOKUP_LIMIT_PER_HOUR)
     cfg.EMERGENCY_ACCESS_MINUTES = _int("NETWERK_EMERGENCY_ACCESS_MINUTES", cfg.EMERGENCY_ACCESS_MINUTES)
+    shielded = os.environ.get("NETWERK_SAR_WITHHOLD_NAMES_TYPES")
+    if shielded is not None:
+        cfg.SAR_WITHHOLD_NAMES_TYPES = tuple(t.strip() for t in shielded.split(",") if t.strip())
+    cfg.SAR_MAX_ROWS = _int("NETWERK_SAR_MAX_ROWS", cfg.SAR_MAX_ROWS)
+    cfg.AUDIT_CSV_MAX_ROWS = _int("NETWERK_AUDIT_CSV_MAX_ROWS", cfg.AUDIT_CSV_MAX_ROWS)
+    cfg.AUDIT_PDF_MAX_ROWS = _int("NETWERK_AUDIT_PDF_MAX_ROWS", cfg.AUDIT_PDF_MAX_ROWS)
+    for name in ("REVIEW_BURST_FAMILIES", "REVIEW_BURST_MINUTES", "REVIEW_DENIALS", "REVIEW_DENIALS_MINUTES",
+                 "REVIEW_GROUP_MINUTES", "REVIEW_ON_THE_FLY_MAX"):
+        setattr(cfg, name, _int(f"NETWERK_{name}", getattr(cfg, name)))
     words = os.environ.get("NETWERK_SMART_WORDS_FILE")
     cfg.SMART_WORDS_FILE = Path(words) if words else None
     cfg.SESSION_COOKIE_SECURE = production or _flag("NETWERK_SECURE_COOKIES")

@@ -19,11 +19,13 @@ def demo_command() -> None:
         # The demo accounts share a published password and skip two-factor.
         raise click.ClickException("De demoregio kan alleen in demomodus worden aangemaakt (niet in productie).")
     # Imported here: meetings builds on netwerk (see netwerk/setup.py).
+    from escalation.demo import create_demo_escalations  # noqa: PLC0415
     from meetings.demo import create_demo_overleggen  # noqa: PLC0415
 
     orgs, users = create_demo_region()
     persons = create_demo_cases(utcnow().date())
     overleggen = create_demo_overleggen(utcnow().date())
+    create_demo_escalations(utcnow())  # the default ladder everywhere, one De Vries escalation
     db.session.commit()
     jobqueue.drain(current_app._get_current_object())  # type: ignore[attr-defined]
     click.echo(f"Demoregio klaar: {orgs} organisaties, {users} accounts, {persons} personen en "

@@ -43,6 +43,10 @@ PERIODIC: list[tuple[str, timedelta]] = [
     ("netwerk.jobs.expire_involvements", timedelta(days=1)),
     ("netwerk.jobs.remind_actions", timedelta(days=1)),
     ("privacy.jobs.verify_audit_chain", timedelta(days=1)),
+    ("privacy.jobs.retention_dry_run", timedelta(days=1)),
+    ("escalation.jobs.run_daily_scan", timedelta(days=1)),
+    ("privacy.jobs.compute_review_flags", timedelta(hours=1)),
+    ("escalation.jobs.level_up_overdue", timedelta(days=1)),
 ]
 
 

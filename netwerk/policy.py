@@ -15,12 +15,20 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "outbox.read": frozenset({"beheerder"}),
     "audit.read": frozenset({"privacy"}),
     "covenant.manage": frozenset({"privacy"}),
+    # Retention runs and data subjects' requests for erasure and rectification.
+    "retention.manage": frozenset({"privacy"}),
+    # Deciding on the review queue's flags (privacy.review); reading it is audit.read.
+    "review.decide": frozenset({"privacy"}),
     # The "that" layer: registering involvements, seeing matches and persons one's own
     # organisation is involved with. Content is still decided by the privacy gate.
     "persons.work": frozenset({"deelnemer", "voorzitter", "secretaris"}),
     # Overleggen: taking part (per section, decided in meetings.policy) and setting one up.
     "meetings.view": frozenset({"deelnemer", "voorzitter", "secretaris"}),
     "meetings.create": frozenset({"voorzitter", "secretaris"}),
+    # Escalation (opschaling): the board shows each user only the escalations
+    # escalation.policy lets them see; the quarterly report holds figures, never a family.
+    "escalations.view": frozenset({"deelnemer", "voorzitter", "secretaris", "leidinggevende", "bestuurder"}),
+    "escalations.report": frozenset({"voorzitter", "secretaris", "leidinggevende", "bestuurder"}),
 }
 
 

@@ -8,6 +8,7 @@ from flask import Flask, Response, g, request
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import escalation.models  # noqa: F401 - registers the escalation tables on the metadata
 import netwerk.models  # noqa: F401 - registers the core tables on the metadata
 import privacy.models  # noqa: F401 - registers the privacy tables on the metadata
 from config import BASE_DIR, Config
@@ -23,6 +24,10 @@ from privacy.dashboard import bp as privacy_dashboard_bp
 from privacy.encryption import Keyring
 from privacy.explorer import bp as audit_explorer_bp
 from privacy.keys import load_master_keys
+from privacy.retention_views import bp as privacy_retention_bp
+from privacy.retention_views import tasks_bp as rectification_bp
+from privacy.review_views import bp as review_bp
+from privacy.sar_views import bp as sar_bp
 from privacy.views import bp as privacy_bp
 
 
@@ -83,13 +88,20 @@ def init_security(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     # Imported here: meetings builds on netwerk, so a module-level import would be circular
     # whenever meetings is imported first (a worker, a test module).
+    import netwerk.api.escalations  # noqa: F401, PLC0415 - the escalation endpoints, on the API blueprint
+    from escalation.views import bp as escalation_bp  # noqa: PLC0415
     from meetings.views import bp as meetings_bp  # noqa: PLC0415
 
     views.register(app)
     app.register_blueprint(meetings_bp)
+    app.register_blueprint(escalation_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(audit_explorer_bp)
     app.register_blueprint(privacy_dashboard_bp)
+    app.register_blueprint(privacy_retention_bp)
+    app.register_blueprint(rectification_bp)
+    app.register_blueprint(review_bp)
+    app.register_blueprint(sar_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API authenticates by bearer token and ignores cookies
 
@@ -97,6 +109,9 @@ def register_blueprints(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     register_core_cli(app)
     app.cli.add_command(privacy_cli)
+    from escalation.cli import escalation_cli  # noqa: PLC0415 - escalation builds on meetings (see register_blueprints)
+
+    app.cli.add_command(escalation_cli)
 
 
 def register_errors(app: Flask) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 
 # Lower-case name parts (tussenvoegsels) that initials skip: "de Vries" gives "V".
 PREFIXES = {"van", "de", "der", "den", "het", "ter", "ten", "te", "in", "'t", "la", "le", "du", "da", "op"}
@@ -51,3 +52,29 @@ def contact_name_valid(value: str) -> bool:
     value = value.strip()
     return (2 <= len(value) <= 100 and bool(_CONTACT_NAME.fullmatch(value))
             and any(ch.isalpha() for ch in value))
+
+
+FIRST_YEAR, LAST_YEAR = 2000, 2200  # a date filter outside this is a typing error
+
+
+def parse_day(raw: str) -> date:
+    """ISO (what a date input sends) or the Dutch dd-mm-jjjj someone types; ValueError else."""
+    raw = raw.strip()
+    return datetime.strptime(raw, "%d-%m-%Y").date() if "-" in raw[:3] else date.fromisoformat(raw)
+
+
+def day_field(raw: str | None, what: str, errors: list[str]) -> date | None:
+    """A date typed in a filter (:func:`parse_day`). Empty is None; anything unreadable or
+    out of range adds a Dutch message naming ``what`` to ``errors`` and gives None."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        day = parse_day(raw)
+    except ValueError:
+        errors.append(f"De datum bij '{what}' is geen geldige datum (gebruik dd-mm-jjjj).")
+        return None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        errors.append(f"De datum bij '{what}' moet tussen {FIRST_YEAR} en {LAST_YEAR} liggen.")
+        return None
+    return day

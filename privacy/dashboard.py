@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from netwerk.db import utcnow
 from netwerk.web import permission_required
-from privacy import integrity
+from privacy import integrity, review
 from privacy.csvsafe import csv_response
 from privacy.register import CSV_HEADER, build_register, csv_rows, security_measures
 
@@ -21,7 +21,8 @@ bp = Blueprint("privacy_dashboard", __name__, url_prefix="/privacy")
 @permission_required("audit.read")
 def index() -> str:
     return render_template("privacy/dashboard.html", state=integrity.chain_state(),
-                           stale_hours=int(integrity.STALE_AFTER.total_seconds() // 3600))
+                           stale_hours=int(integrity.STALE_AFTER.total_seconds() // 3600),
+                           open_flags=review.open_count())
 
 
 @bp.route("/controleren", methods=["POST"])

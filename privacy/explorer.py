@@ -2,7 +2,10 @@
 
 Filters by person or family (through the ``audit_subject`` index), organisation, user,
 data category, purpose, legal basis, outcome and period; pages newest first by keyset on
-``seq`` (never OFFSET, so a page stays the same while new entries arrive); exports CSV.
+``seq`` (never OFFSET, so a page stays the same while new entries arrive); exports CSV
+(streamed in keyset batches) and PDF (built in memory), each refused past its row cap
+(``AUDIT_CSV_MAX_ROWS``, ``AUDIT_PDF_MAX_ROWS``) before anything is read: an unfiltered
+export of a log with millions of entries gets a Dutch request to narrow the filter.
 
 The explorer reads the audit log only: it shows codes, professionals' names and the
 pseudonym of the person looked up, never case content. Every use is itself audited
@@ -17,7 +20,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import Select, literal, select, type_coerce, union
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
@@ -27,8 +31,9 @@ from netwerk.auth import current_actor
 from netwerk.db import db
 from netwerk.models import Family, FamilyMember, Organisation, Person, User
 from netwerk.operations.families import PersonData, person_by_bsn, same_name_and_birth
+from netwerk.pdf import LandscapeDocument, Letterhead
 from netwerk.queries import organisations
-from netwerk.validators import bsn_valid, normalise_bsn
+from netwerk.validators import bsn_valid, day_field, normalise_bsn, parse_day
 from netwerk.web import permission_required
 from privacy.audit import Actor, blind, record
 from privacy.csvsafe import csv_response
@@ -40,11 +45,10 @@ bp = Blueprint("audit_explorer", __name__, url_prefix="/privacy")
 
 ROLE = "privacy"
 PAGE_SIZE = 50
-# A CSV beyond this many rows is refused before the download starts: a bigger export is
-# almost always an unfiltered one, and it would hold a worker for minutes.
-CSV_ROW_CAP = 100_000
+# An export beyond its cap (config AUDIT_CSV_MAX_ROWS, AUDIT_PDF_MAX_ROWS) is refused before
+# the download starts: a bigger export is almost always an unfiltered one, and it would hold
+# a worker for minutes (a PDF is built in memory, so its cap is lower).
 CSV_BATCH = 1000
-FIRST_YEAR, LAST_YEAR = 2000, 2200  # outside this, a date is a typing error
 
 # The outcome filter groups the stored outcomes as a privacy officer asks about them.
 OUTCOME_FILTERS: dict[str, tuple[str, ...]] = {
@@ -58,6 +62,7 @@ ACTION_LABELS = {
     "action.added": "actie toegevoegd", "action.edited": "actie bewerkt", "action.lapsed": "actie vervallen",
     "action.updated": "actie bijgewerkt", "audit.explored": "auditlog doorzocht",
     "audit.exported": "auditlog geëxporteerd", "audit.subject_lookup": "persoon opgezocht in het auditlog",
+    "audit.subject_access_report": "inzageoverzicht gemaakt",
     "auth.login": "inloggen", "auth.logout": "uitloggen", "auth.second_factor": "tweede factor",
     "auth.token_issued": "API-sleutel uitgegeven", "auth.token_revoked": "API-sleutel ingetrokken",
     "auth.token_used": "API-sleutel gebruikt", "consent.recorded": "instemming vastgelegd",
@@ -140,24 +145,8 @@ def _uuid(args: Mapping[str, str], name: str, what: str, errors: list[str]) -> u
         return None
 
 
-def _parse_day(raw: str) -> date:
-    """ISO (what a date input sends) or the Dutch dd-mm-jjjj someone types in the URL."""
-    return datetime.strptime(raw, "%d-%m-%Y").date() if "-" in raw[:3] else date.fromisoformat(raw)
-
-
 def _day(args: Mapping[str, str], name: str, what: str, errors: list[str]) -> date | None:
-    raw = (args.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        day = _parse_day(raw)
-    except ValueError:
-        errors.append(f"De datum bij '{what}' is geen geldige datum (gebruik dd-mm-jjjj).")
-        return None
-    if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        errors.append(f"De datum bij '{what}' moet tussen {FIRST_YEAR} en {LAST_YEAR} liggen.")
-        return None
-    return day
+    return day_field(args.get(name), what, errors)
 
 
 def _code(args: Mapping[str, str], name: str, allowed: Mapping[str, Any] | tuple[str, ...], message: str,
@@ -406,8 +395,8 @@ def lines_of(entries: list[AuditEntry], choices: Choices) -> list[Line]:
 def log_exploration(actor: Actor, f: AuditFilter, kind: str, shown: int) -> None:
     """Audit a page view or export: the filter (ids and codes) and how many lines, nothing
     the lines said. Not about the subjects: looking at the log is not processing their data."""
-    action, summary = ("audit.exported", "audit log exported") if kind == "csv" else \
-        ("audit.explored", "audit log explored")
+    action, summary = ("audit.explored", "audit log explored") if kind == "html" else \
+        ("audit.exported", "audit log exported")
     record(action, actor=actor, summary=summary, meta={"filter": f.meta(), "lines": shown, "format": kind})
 
 
@@ -437,7 +426,7 @@ def find_persons(lookup: Lookup) -> list[Person]:
 
 def _birth_date(raw: str) -> date:
     try:
-        born = _parse_day(raw.strip())
+        born = parse_day(raw)
     except ValueError:
         raise FilterError(["De geboortedatum is geen geldige datum (gebruik dd-mm-jjjj)."]) from None
     if not 1900 <= born.year <= datetime.now(UTC).year:
@@ -524,6 +513,15 @@ def lookup_person() -> Response | tuple[str, int]:
     return _page(choices, None, [], candidates=found)
 
 
+def _count_or_refusal(f: AuditFilter, cap: int, what: str) -> tuple[int, tuple[str, int] | None]:
+    """How many entries match (counted no further than one past ``cap``), and the refusal
+    page when that is more than ``cap``."""
+    total = count_capped(f, cap + 1)
+    if total <= cap:
+        return total, None
+    return total, (render_template("privacy/audit/too_many.html", cap=cap, what=what, args=f.args()), 422)
+
+
 @bp.route("/audit.csv")
 @permission_required("audit.read")
 def export_csv() -> Response | tuple[str, int]:
@@ -532,13 +530,81 @@ def export_csv() -> Response | tuple[str, int]:
         f = parse_filter(request.args, choices)
     except FilterError as exc:
         return _page(choices, None, exc.messages, status=422)
-    total = count_capped(f, CSV_ROW_CAP + 1)
-    if total > CSV_ROW_CAP:
-        page = render_template("privacy/audit/too_many.html", cap=CSV_ROW_CAP, args=f.args())
-        return page, 422
+    total, refused = _count_or_refusal(f, current_app.config["AUDIT_CSV_MAX_ROWS"], "CSV")
+    if refused:
+        return refused
     log_exploration(current_actor(ROLE), f, "csv", total)
     db.session.commit()  # the export is on record before its first byte leaves
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     return csv_response(f"auditlog-{stamp}.csv", CSV_HEADER, csv_rows(f, choices))
 
 
+# --- PDF --------------------------------------------------------------------------------------
+
+PDF_HEADINGS = ("Nr.", "Tijdstip (UTC)", "Wie", "Namens", "Handeling", "Uitkomst", "Categorieën", "Doel",
+                "Convenant", "Grondslag", "Object")
+PDF_WIDTHS = (15, 24, 38, 22, 26, 18, 28, 22, 24, 22, 18)  # 257 mm: A4 landscape within the margins
+
+
+def _pdf_row(line: Line) -> tuple[object, ...]:
+    who = f"{line.user}\n{line.organisation}{f' · {line.role}' if line.role else ''}" if line.organisation \
+        else line.user
+    covenant = f"versie {line.covenant_version}{f', {line.article}' if line.article else ''}" \
+        if line.covenant_version else ""
+    return (line.seq, line.when, who, line.on_behalf_of, line.action, line.outcome, line.categories, line.purpose,
+            covenant, line.legal_basis, line.object_type)
+
+
+def _filter_described(f: AuditFilter, choices: Choices) -> str:
+    """The filter in words for the PDF's heading: labels and pseudonyms, never a name typed in."""
+    parts = []
+    if f.about:
+        parts.append(f"{'gezin' if f.family_id else 'persoon'} {f.about}")
+    for value, table, label in ((f.org_id, choices.organisations, "organisatie"), (f.user_id, choices.users,
+                                "gebruiker"), (f.category, choices.categories, "categorie"),
+                                (f.purpose, choices.purposes, "doel"), (f.legal_basis, choices.legal_bases,
+                                "grondslag")):
+        if value:
+            parts.append(f"{label} {table.get(value, value)}")
+    if f.outcome:
+        parts.append(f"uitkomst {f.outcome}")
+    if f.date_from or f.date_to:
+        parts.append(f"periode {f.date_from.strftime('%d-%m-%Y') if f.date_from else '…'} tot en met "
+                     f"{f.date_to.strftime('%d-%m-%Y') if f.date_to else '…'}")
+    return ", ".join(parts) or "geen filter (alle regels)"
+
+
+def render_pdf(f: AuditFilter, choices: Choices, officer: str, cap: int) -> tuple[bytes, int]:
+    """The matching entries (at most ``cap``, newest first) as a landscape PDF table."""
+    entries = matching_entries(f, cap)
+    doc = LandscapeDocument("Auditlog", Letterhead.from_config())
+    doc.title_block(f"Filter: {_filter_described(f, choices)}. {len(entries)} "
+                    f"{'regel' if len(entries) == 1 else 'regels'}, nieuwste eerst. Gemaakt door {officer} op "
+                    f"{datetime.now(UTC).strftime('%d-%m-%Y %H:%M')} UTC. Het auditlog toont codes en namen van "
+                    "professionals, nooit de inhoud van een casus.")
+    if entries:
+        doc.grid(PDF_HEADINGS, [_pdf_row(line) for line in lines_of(entries, choices)], PDF_WIDTHS, size=7,
+                 line_height=3.2)
+    else:
+        doc.paragraph("Geen regels gevonden met dit filter.")
+    return doc.render(), len(entries)
+
+
+@bp.route("/audit.pdf")
+@permission_required("audit.read")
+def export_pdf() -> Response | tuple[str, int]:
+    choices = filter_choices()
+    try:
+        f = parse_filter(request.args, choices)
+    except FilterError as exc:
+        return _page(choices, None, exc.messages, status=422)
+    cap = current_app.config["AUDIT_PDF_MAX_ROWS"]
+    _total, refused = _count_or_refusal(f, cap, "PDF")
+    if refused:
+        return refused
+    pdf, shown = render_pdf(f, choices, current_user.name, cap)
+    log_exploration(current_actor(ROLE), f, "pdf", shown)
+    db.session.commit()  # on record before it leaves
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="auditlog-{stamp}.pdf"'})

@@ -12,8 +12,20 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import request
-from wtforms import DateField, Field, HiddenField, IntegerField, SelectChoice, SelectField, SubmitField
+from wtforms import (
+    DateField,
+    Field,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, NumberRange, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from netwerk.forms import REQUIRED, StrictForm, text
 
@@ -185,3 +197,75 @@ def parties_form(parties: list[PartyRow], candidates: list[SelectChoice]) -> typ
     fields["joining"] = SelectField("Organisatie die toetreedt",
                                     choices=[SelectChoice("", "— geen —"), *candidates], validate_choice=True)
     return type("PartiesFormForVersion", (PartiesForm,), fields)  # type: ignore[return-value]
+
+
+# --- retention periods (a new version) and data subjects' requests ---------------------------
+
+RETENTION_KIND_CHOICES = {"": "— geen —", "betrokkenheid": "Registratie van betrokkenheid", "notitie": "Notities",
+                          "plan": "Plannen", "agendapunt": "Agendapunten", "persoon": "Personen"}
+
+
+class RetentionForm(NewVersionForm):
+    """The header plus one row per period: kind, category or purpose ("*": all), months and
+    the grounds. A row without a kind or without months is dropped (that removes a period)."""
+
+    count: int = 0
+    rows = HiddenField(name="regels")  # how many rows the page showed
+
+    def row(self, n: int, part: str) -> Field:
+        return self[f"row_{n}_{part}"]
+
+
+def retention_form(count: int, categories: dict[str, str], purposes: dict[str, str]) -> type[RetentionForm]:
+    fields: dict[str, object] = {"count": count}
+    for n in range(1, count + 1):
+        fields[f"row_{n}_kind"] = SelectField(f"Soort gegevens (regel {n})", choices=_choices(RETENTION_KIND_CHOICES),
+                                              validate_choice=True, name=f"termijn-{n}-soort", id=f"termijn-{n}-soort")
+        fields[f"row_{n}_category"] = SelectField(
+            f"Categorie (regel {n}, alleen bij notities)", choices=_choices({"*": "Alle", **categories}),
+            validate_choice=True, name=f"termijn-{n}-categorie", id=f"termijn-{n}-categorie")
+        fields[f"row_{n}_purpose"] = SelectField(
+            f"Doel (regel {n}, alleen bij agendapunten)", choices=_choices({"*": "Alle", **purposes}),
+            validate_choice=True, name=f"termijn-{n}-doel", id=f"termijn-{n}-doel")
+        fields[f"row_{n}_months"] = IntegerField(
+            f"Maanden (regel {n})", validators=[Optional(), NumberRange(1, 1200, message="Kies 1 tot en met 1200.")],
+            name=f"termijn-{n}-maanden", id=f"termijn-{n}-maanden")
+        grounds = text(f"Toelichting en grondslag (regel {n})", 1000, required=False)
+        grounds.name = f"termijn-{n}-toelichting"  # an UnboundField until bound
+        grounds.kwargs["id"] = f"termijn-{n}-toelichting"
+        fields[f"row_{n}_grounds"] = grounds
+    return type("RetentionFormForVersion", (RetentionForm,), fields)  # type: ignore[return-value]
+
+
+class RequestForm(StrictForm):
+    kind = SelectField("Soort verzoek", choices=_choices({"wissen": "Wissen (art. 17 AVG)",
+                                                          "rectificatie": "Rectificatie (art. 16 AVG)"}),
+                       validate_choice=True, name="soort")
+    person = StringField("Persoon: BSN of persoonsnummer (uit het auditlog)", name="persoon")
+    received_on = DateField("Ontvangen op", validators=[Optional()], format="%Y-%m-%d", name="ontvangen_op")
+    requester = StringField("Verzoeker (naam en relatie tot de persoon)", name="verzoeker")
+    asked = TextAreaField("Wat wordt er gevraagd", name="gevraagd")
+    submit = SubmitField("Verzoek registreren")
+
+
+class DecisionForm(StrictForm):
+    decision = SelectField("Beslissing", choices=_choices({"": "— kies —", "toegewezen": "Toegewezen",
+                                                           "gedeeltelijk": "Gedeeltelijk toegewezen",
+                                                           "afgewezen": "Afgewezen"}),
+                           validate_choice=True, name="beslissing")
+    reason = TextAreaField("Reden van de beslissing (verplicht)", name="reden")
+    submit = SubmitField("Beslissing vastleggen")
+
+
+class RouteForm(StrictForm):
+    organisations = SelectMultipleField("Organisaties die de gegevens moeten corrigeren", choices=[],
+                                        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+                                        name="organisaties")
+    submit = SubmitField("Taken uitzetten")
+
+
+class TaskForm(StrictForm):
+    outcome = SelectField("Uitkomst", choices=_choices({"gecorrigeerd": "Gegevens gecorrigeerd",
+                                                        "niet_nodig": "Niet nodig: de gegevens kloppen"}),
+                          validate_choice=True, name="uitkomst")
+    submit = SubmitField("Afgehandeld")

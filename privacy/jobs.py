@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from privacy.audit import create_checkpoint
+from netwerk.db import utcnow
+from privacy.audit import Actor, create_checkpoint
 from privacy.integrity import verify_and_alert
+from privacy.retention import propose
+from privacy.review import run_locked
 
 
 def audit_checkpoint() -> int | None:
@@ -20,3 +23,16 @@ def verify_audit_chain(requested_by: str | None = None) -> str:
     Returns "ok", "failed", "busy" (another run was in progress; this one did nothing) or
     "empty" (a fresh log: nothing to verify, nothing recorded)."""
     return verify_and_alert(uuid.UUID(requested_by) if requested_by else None).state
+
+
+def compute_review_flags() -> str:
+    """Hourly: read the audit log from the review cursor on and store the review queue's
+    flags (idempotent; "busy" when another run, or a queue page, is computing)."""
+    return run_locked().state
+
+
+def retention_dry_run() -> int | None:
+    """Daily: the dry run of retention, for a privacy officer to review and approve (nothing
+    is removed here). Returns the proposal's id, or None when nothing has expired."""
+    run = propose(utcnow().date(), Actor.system("retention"))
+    return run.id if run else None

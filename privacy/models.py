@@ -257,3 +257,159 @@ class Consent(db.Model):
     recorded_by_user_id: Mapped[uuid.UUID | None]
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+
+
+# --- the privacy officer's review queue ---------------------------------------------------
+# Flags are computed from the audit log (privacy.review): each rests on the audit entries it
+# lists and says nothing the log does not. A decision is never overwritten: every decision
+# is a row of its own, the flag carries the latest for filtering.
+
+REVIEW_KINDS = ("noodtoegang", "buiten_context", "piek", "opzoeken", "weigeringen")
+REVIEW_DECISIONS = ("in_orde", "navragen", "incident")
+
+
+class ReviewFlag(db.Model):
+    """One thing for the privacy officer to look at: a kind, the professional, a period
+    and the audit entries (``seqs``) it rests on. ``key`` makes computing it idempotent."""
+
+    __tablename__ = "review_flag"
+    __table_args__ = (
+        CheckConstraint(enum_check("kind", REVIEW_KINDS), name="kind"),
+        CheckConstraint("decision IS NULL OR " + enum_check("decision", REVIEW_DECISIONS), name="decision"),
+        CheckConstraint("(decision IS NULL) = (decided_at IS NULL)", name="decided"),
+        CheckConstraint("period_end >= period_start", name="period"),
+        CheckConstraint("last_seq >= first_seq", name="seq_range"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    kind: Mapped[str] = mapped_column(String(24), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    organisation_id: Mapped[uuid.UUID | None]
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    first_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    # Indexed: the job looks up the flags a new episode may continue by "last_seq >= x".
+    last_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), index=True)
+    seqs: Mapped[list[int]] = mapped_column(JSONDoc, default=list)
+    measure: Mapped[int] = mapped_column(Integer, default=1)  # families, denials or entries
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decision: Mapped[str | None] = mapped_column(String(16), index=True)
+    decided_at: Mapped[datetime | None]
+    decided_by_user_id: Mapped[uuid.UUID | None]
+    revisions: Mapped[int] = mapped_column(Integer, default=0)  # decisions so far
+
+
+class ReviewDecision(db.Model):
+    """One decision on a flag; a later one revises it and both stay."""
+
+    __tablename__ = "review_decision"
+    __table_args__ = (
+        UniqueConstraint("flag_id", "revision"),
+        CheckConstraint(enum_check("decision", REVIEW_DECISIONS), name="decision"),
+        CheckConstraint("note <> ''", name="note"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    flag_id: Mapped[int] = mapped_column(ForeignKey("review_flag.id", ondelete="CASCADE"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text)
+    decided_by_user_id: Mapped[uuid.UUID]
+    decided_at: Mapped[datetime]
+
+
+class ReviewCursor(db.Model):
+    """How far the review job has read the audit log (one row)."""
+
+    __tablename__ = "review_cursor"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- retention, erasure and rectification (issue 7 item 4) ---------------------------------
+# Periods are part of the covenant version (a change is a new version); what the retention
+# job removed survives only as counts in ``retention_statistic`` and as the proof entry in
+# the audit log (hashed ids, rule, covenant version: never content).
+
+RETENTION_KINDS = ("betrokkenheid", "notitie", "plan", "agendapunt", "persoon")
+RETENTION_ANY = "*"  # a period for every category or every purpose
+RUN_STATES = ("voorstel", "uitgevoerd", "vervallen")
+REQUEST_KINDS = ("wissen", "rectificatie")
+REQUEST_STATES = ("ontvangen", "toegewezen", "gedeeltelijk", "afgewezen")
+ERASURE_SCOPES = ("alles", "notities")
+TASK_STATES = ("open", "gecorrigeerd", "niet_nodig")
+
+
+class CovenantRetention(db.Model):
+    """How long one kind of record is kept after its trigger (see ``privacy.retention``),
+    for one category (notes) or one purpose (agenda items), or for all ("*")."""
+
+    __tablename__ = "covenant_retention"
+    __table_args__ = (
+        UniqueConstraint("covenant_id", "kind", "category_code", "purpose_code", name="uq_covenant_retention_target"),
+        CheckConstraint(enum_check("kind", RETENTION_KINDS), name="kind"),
+        CheckConstraint("months BETWEEN 1 AND 1200", name="months"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    covenant_id: Mapped[int] = mapped_column(ForeignKey("covenant_version.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    category_code: Mapped[str] = mapped_column(String(40), default=RETENTION_ANY)
+    purpose_code: Mapped[str] = mapped_column(String(40), default=RETENTION_ANY)
+    months: Mapped[int] = mapped_column(Integer)
+    grounds: Mapped[str] = mapped_column(Text, default="")
+
+
+class RetentionAnchor(db.Model):
+    """When a person's last involvement ended, kept after the involvement rows themselves
+    have expired, because notes and the person are kept counting from that day."""
+
+    __tablename__ = "retention_anchor"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    last_involvement_end: Mapped[date] = mapped_column(Date)
+
+
+class RetentionRun(db.Model):
+    """A dry run ("voorstel") the privacy officer reviews, and once approved its execution.
+    ``proposal`` holds the ids it would remove per kind until it is carried out or
+    superseded; then only the counts stay (the ids live on hashed in the audit entry)."""
+
+    __tablename__ = "retention_run"
+    __table_args__ = (CheckConstraint(enum_check("status", RUN_STATES), name="status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(16), default="voorstel")
+    reference_day: Mapped[date] = mapped_column(Date)
+    covenant_version: Mapped[str | None] = mapped_column(String(32))
+    proposal: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_user_id: Mapped[uuid.UUID | None]
+    approved_by_user_id: Mapped[uuid.UUID | None]
+    executed_at: Mapped[datetime | None]
+    removed: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
+    audit_seq: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+
+class RetentionStatistic(db.Model):
+    """What was removed, as counts only: kind, category, purpose, organisation, month."""
+
+    __tablename__ = "retention_statistic"
+    __table_args__ = (CheckConstraint("removed >= 0", name="removed"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(40), default="")
+    purpose: Mapped[str] = mapped_column(String(40), default="")
+    organisation_id: Mapped[uuid.UUID | None]  # no foreign key: statistics must never block anything
+    month: Mapped[date] = mapped_column(Date)  # first day of the month the record began
+    reason: Mapped[str] = mapped_column(String(16))  # "bewaartermijn" or "verzoek"
+    removed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# The erasure and rectification requests live in privacy/requests.py: their texts are
+# encrypted, and privacy.encryption imports this module.

@@ -20,6 +20,7 @@ from privacy.models import (
     CovenantCategory,
     CovenantParty,
     CovenantPurpose,
+    CovenantRetention,
     CovenantRule,
     CovenantVersion,
 )
@@ -53,6 +54,17 @@ class RuleSpec:
     consent_step: str | None = None
 
 
+@dataclass(frozen=True)
+class RetentionSpec:
+    """A retention period: ``kind`` of record, for a category or purpose ("*": all)."""
+
+    kind: str
+    months: int
+    category: str = "*"
+    purpose: str = "*"
+    grounds: str = ""
+
+
 @dataclass
 class CovenantSpec:
     version: str
@@ -65,6 +77,7 @@ class CovenantSpec:
     rules: list[RuleSpec] = field(default_factory=list)
     involvement_max_years: int | None = None
     involvement_age_limit: int | None = None
+    retention: list[RetentionSpec] = field(default_factory=list)
 
 
 def _check(spec: CovenantSpec) -> None:
@@ -88,6 +101,7 @@ def _check(spec: CovenantSpec) -> None:
             raise CovenantError("Een regel die delen toestaat, noemt een geldige grondslag.")
         if rule.consent_step is not None and rule.consent_step not in CONSENT_STEPS:
             raise CovenantError(f"Onbekende instemmingsstap: {rule.consent_step}.")
+    check_retention(spec)
 
 
 def create_covenant_version(spec: CovenantSpec, actor: Actor, meta: dict | None = None) -> CovenantVersion:
@@ -109,6 +123,8 @@ def create_covenant_version(spec: CovenantSpec, actor: Actor, meta: dict | None 
         + [CovenantRule(covenant_id=covenant.id, purpose_code=r.purpose, category_code=r.category,
                         receiver=r.receiver, allowed=r.allowed, legal_basis=r.legal_basis if r.allowed else None,
                         consent_step=r.consent_step, article=r.article) for r in spec.rules]
+        + [CovenantRetention(covenant_id=covenant.id, kind=r.kind, category_code=r.category,
+                             purpose_code=r.purpose, months=r.months, grounds=r.grounds) for r in spec.retention]
     )
     db.session.flush()
     forget_gate_memo()
@@ -203,6 +219,8 @@ def spec_from_version(covenant: CovenantVersion) -> CovenantSpec:
         select(CovenantParty).where(CovenantParty.covenant_id == of).order_by(CovenantParty.id))
     rules = db.session.scalars(
         select(CovenantRule).where(CovenantRule.covenant_id == of).order_by(CovenantRule.id))
+    retention = db.session.scalars(
+        select(CovenantRetention).where(CovenantRetention.covenant_id == of).order_by(CovenantRetention.id))
     return CovenantSpec(
         version=covenant.version, title=covenant.title, valid_from=covenant.valid_from,
         valid_until=covenant.valid_until,
@@ -213,6 +231,7 @@ def spec_from_version(covenant: CovenantVersion) -> CovenantSpec:
                         r.consent_step) for r in rules],
         involvement_max_years=covenant.involvement_max_years,
         involvement_age_limit=covenant.involvement_age_limit,
+        retention=[RetentionSpec(r.kind, r.months, r.category_code, r.purpose_code, r.grounds) for r in retention],
     )
 
 
@@ -310,13 +329,15 @@ def with_party_changes(spec: CovenantSpec, leaving: dict[uuid.UUID, date | None]
 def _content(spec: CovenantSpec) -> tuple:
     """Everything that decides, apart from the version code and its first day."""
     return (spec.title, spec.valid_until, spec.involvement_max_years, spec.involvement_age_limit,
-            spec.purposes, spec.categories, frozenset(spec.parties), frozenset(spec.rules))
+            spec.purposes, spec.categories, frozenset(spec.parties), frozenset(spec.rules),
+            frozenset(spec.retention))
 
 
 def create_changed_version(base: CovenantVersion, header: VersionHeader, actor: Actor, *, today: date,
                            purpose: str | None = None, cells: dict[tuple[str, str], RuleCell] | None = None,
                            leaving: dict[uuid.UUID, date | None] | None = None,
-                           joining: PartySpec | None = None) -> CovenantVersion:
+                           joining: PartySpec | None = None,
+                           retention: list[RetentionSpec] | None = None) -> CovenantVersion:
     """Copy ``base``, apply the header and the change, and write it as a new version.
 
     ``base`` itself is never touched. A new version starts today or later (decisions already
@@ -330,8 +351,37 @@ def create_changed_version(base: CovenantVersion, header: VersionHeader, actor: 
         spec = with_purpose_rules(spec, purpose, cells or {})
     if leaving or joining:
         spec = with_party_changes(spec, leaving or {}, joining)
+    if retention is not None:
+        spec = replace(spec, retention=list(retention))
     if _content(spec) == _content(original):
         raise CovenantError(f"Er is niets gewijzigd ten opzichte van versie {base.version}; "
                             "er is geen nieuwe versie vastgesteld.")
-    change = f"rules:{purpose}" if purpose is not None else "parties" if leaving or joining else "general"
+    change = f"rules:{purpose}" if purpose is not None else "parties" if leaving or joining else \
+        "retention" if retention is not None else "general"
     return create_covenant_version(spec, actor, meta={"based_on": base.version, "change": change})
+
+
+# --- retention periods (issue 7 item 4) -------------------------------------------------------
+# Which dimension a kind of record is told apart by: a note has a category, an agenda item the
+# purpose of its section; the others have one period for all.
+RETENTION_DIMENSION = {"notitie": "category", "agendapunt": "purpose", "betrokkenheid": None, "plan": None,
+                       "persoon": None}
+
+
+def check_retention(spec: CovenantSpec) -> None:
+    """Every period names a known kind and a category or purpose of this covenant (or "*"),
+    1 to 1200 months, once."""
+    seen = set()
+    for r in spec.retention:
+        if r.kind not in RETENTION_DIMENSION:
+            raise CovenantError(f"Onbekende soort gegevens in een bewaartermijn: {r.kind}.")
+        if not isinstance(r.months, int) or not 1 <= r.months <= 1200:
+            raise CovenantError("Een bewaartermijn is 1 tot en met 1200 maanden.")
+        dimension = RETENTION_DIMENSION[r.kind]
+        if r.category != "*" and (dimension != "category" or r.category not in spec.categories):
+            raise CovenantError(f"Een bewaartermijn voor {r.kind} kan niet per categorie {r.category} gelden.")
+        if r.purpose != "*" and (dimension != "purpose" or r.purpose not in spec.purposes):
+            raise CovenantError(f"Een bewaartermijn voor {r.kind} kan niet per doel {r.purpose} gelden.")
+        if (r.kind, r.category, r.purpose) in seen:
+            raise CovenantError(f"Er staan twee bewaartermijnen voor hetzelfde ({r.kind}).")
+        seen.add((r.kind, r.category, r.purpose))

@@ -23,6 +23,7 @@ from privacy.forms import CONSENT_STEP_LABELS, LEGAL_BASIS_LABELS
 from privacy.models import CovenantVersion
 from privacy.operations import CovenantSpec, PartySpec, RuleSpec, spec_from_version
 from privacy.queries import covenant_in_force
+from privacy.retention import KIND_LABELS, TRIGGERS, Period, period_for, periods_of
 
 
 @dataclass(frozen=True)
@@ -61,13 +62,30 @@ class PurposeLine:
 
 
 @dataclass(frozen=True)
+class RetentionLine:
+    kind: str  # what kind of record ("Notities", ...)
+    scope: str  # "alle categorieën", a category's or a purpose's label
+    term: str  # "24 maanden nadat ..."
+    grounds: str
+
+
+@dataclass(frozen=True)
 class Register:
     covenant: CovenantVersion
     controllers: tuple[Controller, ...]
     purposes: tuple[PurposeLine, ...]
     categories: tuple[tuple[str, str, str], ...]  # (code, label, kind) of every category
-    retention: str
+    retention: str  # said where the covenant sets no period
     involvement_term: str
+    retention_lines: tuple[RetentionLine, ...] = ()
+    category_retention: tuple[tuple[str, str], ...] = ()  # (category code, its periods in words)
+    purpose_retention: tuple[tuple[str, str], ...] = ()  # (purpose code, its agenda items' period)
+
+    def retention_of_category(self, code: str) -> str:
+        return dict(self.category_retention).get(code) or self.retention
+
+    def retention_of_purpose(self, code: str) -> str:
+        return dict(self.purpose_retention).get(code) or self.retention
 
 
 def category_kind(special: bool, criminal: bool) -> str:
@@ -87,6 +105,7 @@ def build_register(on: date) -> Register | None:
     names = _names({p.organisation_id for p in spec.parties})
     categories = tuple((code, label, category_kind(special, criminal))
                        for code, (label, special, criminal) in spec.categories.items())
+    periods = periods_of(covenant.id)
     return Register(
         covenant=covenant,
         controllers=tuple(sorted((Controller(names.get(p.organisation_id, str(p.organisation_id)),
@@ -95,10 +114,46 @@ def build_register(on: date) -> Register | None:
         purposes=tuple(_purpose(spec, code, label, categories, names, _current(spec.parties, on))
                        for code, label in spec.purposes.items()),
         categories=categories,
-        # The covenant model has no retention fields (yet): say so rather than invent a term.
+        # Where the covenant sets no period, say so rather than invent a term.
         retention=f"niet vastgelegd in convenant {covenant.version}",
         involvement_term=_involvement_term(covenant, current_app.config),
+        retention_lines=_retention_lines(spec, periods),
+        category_retention=tuple((code, text) for code, _, _ in categories
+                                 if (text := _category_retention(periods, code))),
+        purpose_retention=tuple((code, text) for code in spec.purposes
+                                if (text := _term(period_for(periods, "agendapunt", purpose=code), "agendapunt"))),
     )
+
+
+def _term(period: Period | None, kind: str) -> str:
+    if period is None:
+        return ""
+    return f"{KIND_LABELS[kind].split(' (')[0]}: {period.months} maanden {TRIGGERS[kind]}"
+
+
+def _retention_lines(spec: CovenantSpec, periods: list[Period]) -> tuple[RetentionLine, ...]:
+    """Every period of the covenant, as the privacy officer set it, with its grounds."""
+    lines = []
+    for p in periods:
+        if p.category != "*":
+            scope = f"categorie {spec.categories.get(p.category, (p.category,))[0]}"
+        elif p.purpose != "*":
+            scope = f"doel {spec.purposes.get(p.purpose, p.purpose)}"
+        else:
+            scope = "alle"
+        lines.append(RetentionLine(KIND_LABELS[p.kind], scope, f"{p.months} maanden {TRIGGERS[p.kind]}", p.grounds))
+    return tuple(lines)
+
+
+def _category_retention(periods: list[Period], code: str) -> str:
+    """What the covenant keeps of one category: its notes, and for the involvement and plan
+    categories the registrations and plans themselves."""
+    parts = [_term(period_for(periods, "notitie", category=code), "notitie")]
+    if code == "betrokkenheid":
+        parts.append(_term(period_for(periods, "betrokkenheid"), "betrokkenheid"))
+    if code == "plan":
+        parts.append(_term(period_for(periods, "plan"), "plan"))
+    return "; ".join(p for p in parts if p)
 
 
 def _names(ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -207,13 +262,14 @@ def csv_rows(register: Register) -> Iterator[list[str]]:
     for purpose in register.purposes:
         if not purpose.categories:
             yield [version, purpose.code, purpose.label, "", "", "geen verstrekking toegestaan",
-                   "", "", "", "", "", register.retention]
+                   "", "", "", "", "", register.retention_of_purpose(purpose.code)]
         for line in purpose.categories:
             shared.add(line.code)
             for r in line.recipients:
                 yield [version, purpose.code, purpose.label, line.label, line.kind, r.label, ", ".join(r.members),
-                       ", ".join(r.excluded), r.legal_basis, r.consent_step or "", r.article, register.retention]
+                       ", ".join(r.excluded), r.legal_basis, r.consent_step or "", r.article,
+                       register.retention_of_category(line.code)]
     for code, label, kind in register.categories:
         if code not in shared:
             yield [version, "", "", label, kind, "geen verstrekking toegestaan", "", "", "", "", "",
-                   register.retention]
+                   register.retention_of_category(code)]

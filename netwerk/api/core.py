@@ -250,10 +250,17 @@ def openapi() -> Response:
 def openapi_document() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
 
+    def add(name: str, schema: dict[str, Any]) -> None:
+        # Components are named by class name only: two modules' "StaleBody" would silently
+        # describe one endpoint with the other's schema (and the contract tests with it).
+        if schemas.setdefault(name, schema) != schema:
+            raise RuntimeError(f"two different API models are both called {name!r}; rename one")
+
     def ref(model: type[BaseModel]) -> dict[str, str]:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
+        for name, sub in schema.pop("$defs", {}).items():
+            add(name, sub)
+        add(model.__name__, schema)
         return {"$ref": f"#/components/schemas/{model.__name__}"}
 
     error_ref = ref(ErrorResponse)

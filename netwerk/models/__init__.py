@@ -160,6 +160,8 @@ TOKEN_SCOPES: dict[str, str] = {
     "actions:read": "Acties lezen (Mijn acties)",
     "actions:write": "Acties toevoegen en bijwerken",
     "plan:read": "Plannen lezen",
+    "escalations:read": "Escalaties lezen (het minimale pakket)",
+    "escalations:write": "Besluiten op escalaties vastleggen",
 }
 
 

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from flask import current_app
 from sqlalchemy import delete, event, func, select
 
 from netwerk import operations as ops
@@ -24,9 +25,10 @@ from privacy.audit import Actor, blind, record, verify_chain
 from privacy.models import AuditEntry, AuditSubject
 from tests.conftest import csrf_token
 from tests.factories import SYSTEM, allow, make_covenant, make_org, make_user
-from tests.helpers import html, logged_in, path_of
+from tests.helpers import html, logged_in, path_of, pdf_text
 
-URL, CSV_URL, LOOKUP_URL = "/privacy/audit", "/privacy/audit.csv", "/privacy/audit/persoon"
+URL, CSV_URL, PDF_URL = "/privacy/audit", "/privacy/audit.csv", "/privacy/audit.pdf"
+LOOKUP_URL = "/privacy/audit/persoon"
 TODAY = date.today()
 MARKER = "GEHEIM-MARKER-7f3a"
 BSN = "111222333"  # passes the elfproef
@@ -326,7 +328,7 @@ def test_person_lookup_by_name_and_birth_date(officer):
 def test_bad_filters_get_a_dutch_message_not_a_crash(officer, args, message):
     client, _ = officer
     make_covenant(make_org())
-    for url in (URL, CSV_URL):
+    for url in (URL, CSV_URL, PDF_URL):
         response = client.get(url, query_string=args)
         assert response.status_code == 422, (url, args)
         assert message in html(response), html(response)
@@ -361,6 +363,7 @@ def test_only_privacy_officers_may_explore(app, role):
     logged_in(client, user)
     assert client.get(URL).status_code == 403
     assert client.get(CSV_URL).status_code == 403
+    assert client.get(PDF_URL).status_code == 403
     token = csrf_token(client, "/account/")
     assert client.post(LOOKUP_URL, data={"csrf_token": token, "bsn": BSN}).status_code == 403
     assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
@@ -369,7 +372,7 @@ def test_only_privacy_officers_may_explore(app, role):
 
 def test_anonymous_visitors_are_sent_to_the_login(app):
     client = app.test_client()
-    for url in (URL, CSV_URL):
+    for url in (URL, CSV_URL, PDF_URL):
         response = client.get(url)
         assert response.status_code == 302 and path_of(response) == "/inloggen"
 
@@ -402,7 +405,7 @@ def test_csv_reads_every_matching_entry_in_keyset_batches(app):
 
 def test_csv_beyond_the_cap_is_refused_before_the_download_starts(officer, monkeypatch):
     client, _ = officer
-    monkeypatch.setattr(explorer, "CSV_ROW_CAP", 3)
+    monkeypatch.setitem(current_app.config, "AUDIT_CSV_MAX_ROWS", 3)
     for _ in range(4):
         entry(subjects=("person:many",))
     response = client.get(CSV_URL, query_string={"doel": ""})
@@ -413,6 +416,31 @@ def test_csv_beyond_the_cap_is_refused_before_the_download_starts(officer, monke
         AuditEntry.action == "audit.exported")) == 0
     assert explorer.count_capped(explorer.AuditFilter(subjects=("person:many",)), 10) == 4
     assert explorer.count_capped(explorer.AuditFilter(subjects=("person:many",)), 2) == 2
+
+
+def test_pdf_export_shows_the_filter_and_both_exports_stop_at_their_cap(officer, log, monkeypatch):
+    client, _ = officer
+    s, a, _b, _ua, ub = log
+    response = client.get(PDF_URL, query_string={"organisatie": str(a.id)})
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"].startswith('attachment; filename="auditlog-')
+    text = " ".join(pdf_text(response.data).split())
+    assert "Filter: organisatie Alfa. 3 regels, nieuwste eerst" in text and "Petra Privacy" in text
+    for words in ("Anna", "noodtoegang gevraagd", "Zorgen en hulpvraag", "Vitaal belang", str(s["both"])):
+        assert words in text, words
+    assert "Bert" not in text
+    exported = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "audit.exported")).all()
+    assert [(e.meta["format"], e.meta["lines"]) for e in exported] == [("pdf", 3)]
+    # Past the cap (5,000 by default; 100,000 for CSV): refused before anything is read or logged.
+    monkeypatch.setitem(current_app.config, "AUDIT_PDF_MAX_ROWS", 2)
+    monkeypatch.setitem(current_app.config, "AUDIT_CSV_MAX_ROWS", 2)
+    for url in (PDF_URL, CSV_URL):
+        refused = client.get(url, query_string={"organisatie": str(a.id)})
+        assert refused.status_code == 422 and refused.mimetype == "text/html"
+        assert "meer dan 2 regels" in html(refused) and "maak het filter kleiner" in html(refused)
+    assert client.get(PDF_URL, query_string={"gebruiker": str(ub.id), "uitkomst": "geweigerd"}).status_code == 200
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "audit.exported")) == 2
 
 
 # --- no case content ------------------------------------------------------------------------------
@@ -443,6 +471,8 @@ def test_neither_the_page_nor_the_csv_shows_case_content(officer):
         assert MARKER not in page and "Noor" not in page and "Sara" not in page
         export = client.get(CSV_URL, query_string=query).get_data(as_text=True)
         assert "content.read" in export and MARKER not in export and "Noor" not in export
+    pdf = pdf_text(client.get(PDF_URL, query_string={"gezin": str(family.id)}).data)
+    assert "inhoud ingezien" in pdf and MARKER not in pdf and "Noor" not in pdf
 
 
 # --- statement budget --------------------------------------------------------------------------
