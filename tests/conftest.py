@@ -156,9 +156,13 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 @pytest.fixture
 def app(backend: Backend) -> Iterator[Flask]:
     backend.reset()
+    # The app lives for the whole session: a setting a test changes must not reach the next.
+    settings = dict(backend.app.config)
     with backend.app.app_context():
         yield backend.app
         db.session.remove()
+    backend.app.config.clear()
+    backend.app.config.update(settings)
 
 
 @pytest.fixture

@@ -154,7 +154,10 @@ def test_pages_about_an_invisible_person_household_or_match_answer_like_no_one(a
                                          else None)
                 answers[(kind, suffix)] = (response.status_code, normal(html(response)))
         statuses = {status for status, _ in answers.values()}
-        assert statuses == {404}, (rule, method, answers.keys(), statuses)
+        # The privacy officer's pages refuse every other role before looking anything up:
+        # the same 403 for an existing, a random and a malformed id tells nothing either.
+        expected = {403} if rule.startswith("/privacy/") else {404}
+        assert statuses == expected, (rule, method, answers.keys(), statuses)
         assert len({body for _, body in answers.values()}) == 1, (rule, method)
 
 

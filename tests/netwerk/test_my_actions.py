@@ -200,8 +200,8 @@ def test_the_page_costs_the_same_statements_however_many_actions(app, world):
     assert len(queries.my_actions(world.coordinator, TODAY)) == 12
 
 
-def test_the_page_is_paged_and_only_the_page_goes_through_the_gate(app, world):
-    app.config["MY_ACTIONS_PER_PAGE"] = 2
+def test_the_page_is_paged_and_only_the_page_goes_through_the_gate(app, world, monkeypatch):
+    monkeypatch.setitem(app.config, "MY_ACTIONS_PER_PAGE", 2)  # the app outlives the test
     actions = [add(world, n % 2, world.coordinator, 3 + n) for n in range(5)]  # by due date
     db.session.commit()
     client = client_for(app, world.coordinator)
