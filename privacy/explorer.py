@@ -82,6 +82,34 @@ ACTION_LABELS = {
     "plan.started": "plan gestart", "plan.updated": "plan gewijzigd", "user.activated": "account geactiveerd",
     "user.created": "account aangemaakt", "user.password_reset": "wachtwoord opnieuw ingesteld",
     "user.roles_changed": "rollen gewijzigd", "user.updated": "account gewijzigd",
+    # meetings
+    "meetings.overleg_created": "overleg aangemaakt", "meetings.section_added": "onderdeel toegevoegd",
+    "meetings.year_planned": "jaarplanning gemaakt", "meetings.calendar_feed_issued": "agendakoppeling uitgegeven",
+    "meetings.guest_added": "gast toegevoegd", "meetings.attendance": "aanwezigheid vastgelegd",
+    "meetings.agenda_item_added": "gezin op de agenda gezet", "meetings.agenda_reordered": "agenda herschikt",
+    "meetings.prepared": "overleg voorbereid", "meetings.letter_opened": "brief aan het gezin geopend",
+    "meetings.letter_sent": "brief verstuurd", "meetings.inform_deferred": "informeren uitgesteld",
+    "meetings.inform_anonymous": "anoniem besproken", "meetings.live": "overleg live gezet",
+    "meetings.item_discussed": "punt besproken", "meetings.decision": "besluit vastgelegd",
+    "meetings.action": "actie in het overleg vastgelegd", "meetings.blanked": "scherm op zwart",
+    "meetings.unblanked": "scherm weer aan", "meetings.projector_link": "projectielink uitgegeven",
+    "meetings.projector_revoked": "projectielink ingetrokken", "meetings.closed": "overleg gesloten",
+    "meetings.besluitenlijst_opened": "besluitenlijst geopend",
+    # escalation
+    "escalation.proposed": "escalatie voorgesteld", "escalation.raised": "opgeschaald",
+    "escalation.acknowledged": "escalatie ontvangen", "escalation.decided": "besluit over escalatie",
+    "escalation.resolved": "escalatie opgelost", "escalation.deescalated": "afgeschaald",
+    "escalation.dismissed": "voorstel afgewezen", "escalation.level_up": "niveau omhoog (termijn verstreken)",
+    "escalation.top_overdue": "hoogste niveau, termijn verstreken", "escalation.scanned": "signaleringsregels getoetst",
+    "escalation.ladder_seeded": "opschalingsladder klaargezet", "escalation.ladder_changed": "ladder aangepast",
+    "escalation.rule_changed": "signaleringsregel aangepast",
+    # the privacy officer's work
+    "audit.verified": "auditlog gecontroleerd", "review.viewed": "signaal bekeken",
+    "review.decided": "signaal beoordeeld", "review.revised": "beoordeling herzien",
+    "retention.proposed": "proefrun bewaartermijnen", "retention.executed": "verlopen gegevens verwijderd",
+    "retention.erased": "gegevens gewist op verzoek", "rights.request_registered": "verzoek geregistreerd",
+    "rights.request_decided": "besluit op verzoek", "rights.rectification_routed": "correctie uitgezet",
+    "rights.rectification_done": "correctie uitgevoerd"
 }
 
 
