@@ -20,11 +20,10 @@ from sqlalchemy import select
 from escalation.ladder import LEVEL_DEFAULTS, level_of
 from escalation.models import REASON_CATEGORIES, RULE_CODES, STATUSES, Escalation
 from meetings.models import Overleg, OverlegMember, Section, SectionParty
-from netwerk.auth import actor_for
 from netwerk.db import db
 from netwerk.models import FamilyMember, Organisation, User
 from netwerk.models.plans import CoordinatorTerm, Plan, PlanAction
-from privacy.audit import blind
+from privacy.audit import Actor, blind
 from privacy.policy import Ask, decide_many
 
 RAISER_ACTIONS = frozenset({"raise", "dismiss", "resolve", "deescalate"})
@@ -178,6 +177,20 @@ def _action_texts(esc: Escalation, actions: list[PlanAction], viewer: User,
     subjects = (blind("family", esc.household_id), *(blind("person", p) for p in persons))
     asks = [Ask(subjects=subjects, category="plan", purpose=purpose, owner_org_id=a.owner_org_id or a.organisation_id,
                 object_id=a.id) for a in actions]
-    decisions = decide_many(actor_for(viewer), asks, object_type="plan_action",
+    actor = reading_actor(viewer)
+    decisions = decide_many(actor, asks, object_type="plan_action",
                             meta={"context": "escalation", "escalation": str(esc.id)})
     return {a.id: a.what for a, d in zip(actions, decisions, strict=True) if d.allowed}
+
+
+# The roles in which an escalation's reader may have an action's text read for them (the
+# gate then decides, e.g. their own organisation's action): the work roles and the
+# addressees up the ladder. Never the privacy officer's, whatever other role they hold.
+READING_ROLES = ("deelnemer", "voorzitter", "secretaris", "leidinggevende", "bestuurder")
+
+
+def reading_actor(user: User) -> Actor:
+    """The actor an escalation screen reads action texts as; role None (the gate refuses)
+    for anyone without a reading role."""
+    role = next((r for r in READING_ROLES if r in user.roles), None)
+    return Actor(user_id=user.id, org_id=user.organisation_id, role=role, roles=user.roles)

@@ -205,8 +205,7 @@ def _action_texts(user: User, escalations: list[Escalation], full: dict[uuid.UUI
                                                     .options(selectinload(PlanAction.plan)))}
     orgs = {o.id: o.name for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(
         {a.owner_org_id or a.organisation_id for a in actions.values()})))}
-    role = next((r for r in WORK_ROLES if r in user.roles), user.primary_role)
-    actor = Actor(user_id=user.id, org_id=user.organisation_id, role=role, roles=user.roles)
+    actor = policy.reading_actor(user)
     members: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     families = {e.household_id for e in escalations}
     for family_id, person_id in db.session.execute(select(FamilyMember.family_id, FamilyMember.person_id)

@@ -522,13 +522,10 @@ def evaluate(code: str, ctx: Context, params: dict[str, int] | None, explanation
 
 # --- texts, compared in memory (never stored, logged or shown) ------------------------------
 
-# The SMART checker's stemming is the costly part of comparing texts; a word's stem never
-# changes, and a region's vocabulary is small, so each word is stemmed once per process.
-_stem = lru_cache(maxsize=100_000)(smart._stem)
-
-
 def _stems(text: str, words: smart.WordLists) -> set[str]:
-    return {_stem(word) for word in smart._words(text) if word not in words.stop_words}
+    # No cache across calls: a process-wide cache of stems would keep words of decrypted
+    # texts in memory after the scan is done with them.
+    return {smart._stem(word) for word in smart._words(text) if word not in words.stop_words}
 
 
 def coverage(text: str, reference: str, words: smart.WordLists | None = None) -> float | None:

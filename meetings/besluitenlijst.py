@@ -128,9 +128,13 @@ def build(meeting: Meeting, section_ids: set[uuid.UUID], viewer: Actor, *, revea
     minutes: dict[uuid.UUID, list[ItemMinutes]] = {s.id: [] for s in sections}
     purposes = {s.id: s.purpose for s in sections}
     for item in items:
-        name = ANONYMOUS if item.inform_state == "anoniem" and not reveal_anonymous else pseudonyms[item.family_id]
-        entry = ItemMinutes(item, name, item.status == "besproken", decisions.get(item.id, []))
-        plan, lines = actions.get(item.family_id, (None, []))
+        hidden = item.inform_state == "anoniem" and not reveal_anonymous
+        # An anonymous family stays anonymous on paper too: its decisions without the names
+        # of who takes them, and no actions (owners, dates and "whom to call" would point
+        # to the family), as on the projector and the live view.
+        entry = ItemMinutes(item, ANONYMOUS if hidden else pseudonyms[item.family_id], item.status == "besproken",
+                            decisions.get(item.id, ([], []))[1 if hidden else 0])
+        plan, lines = (None, []) if hidden else actions.get(item.family_id, (None, []))
         if plan is not None and lines:
             allowed, entry.withheld = _readable(viewer, read_as, plan, purposes[item.section_id])
             entry.actions = [ActionLine(owner, a.due, ACTION_STATES[a.status], a.status in OPEN_STATES
@@ -140,19 +144,20 @@ def build(meeting: Meeting, section_ids: set[uuid.UUID], viewer: Actor, *, revea
     return Besluitenlijst(meeting, [SectionMinutes(s, minutes[s.id]) for s in sections])
 
 
-def _decisions(item_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+def _decisions(item_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[list[str], list[str]]]:
+    """Per item: its decisions with, and without, who they name (the latter for anonymous items)."""
     rows = db.session.execute(
         select(Decision, User.name, Organisation.name).outerjoin(User, User.id == Decision.user_id)
         .outerjoin(Organisation, Organisation.id == User.organisation_id)
         .where(Decision.agenda_item_id.in_(item_ids)).order_by(Decision.decided_at)).all()
-    found: dict[uuid.UUID, list[str]] = {}
+    found: dict[uuid.UUID, tuple[list[str], list[str]]] = {}
     for decision, user, org in rows:
         label = DECISION_KINDS[decision.kind]
         if decision.on_date:
             label += f" op {decision.on_date.strftime('%d-%m-%Y')}"
-        if user:
-            label += f": {user} ({org})"
-        found.setdefault(decision.agenda_item_id, []).append(label)
+        named, bare = found.setdefault(decision.agenda_item_id, ([], []))
+        named.append(f"{label}: {user} ({org})" if user else label)
+        bare.append(label)
     return found
 
 
@@ -191,7 +196,9 @@ def _readable(viewer: Actor, read_as: User | None, plan: Plan, section_purpose: 
         return set(), []
     members = db.session.scalars(select(FamilyMember.person_id).where(FamilyMember.family_id == plan.family_id))
     visible = sorted((m for m in members if access.person_relation(read_as.organisation_id, m) is not None), key=str)
-    contexts = access.family_purposes(viewer, visible, utcnow()) if visible else []
+    # A noodtoegang is claimed for one urgent case, not for reading minutes: only purposes
+    # a context gives count here.
+    contexts = [c for c in access.family_purposes(viewer, visible, utcnow()) if not c.emergency] if visible else []
     chosen = access.choose_purpose(contexts, section_purpose) or access.choose_purpose(contexts, None)
     content = plan_content(viewer, plan, chosen.purpose if chosen else None, "besluitenlijst")
     return {a.id for a in content.actions}, content.withheld

@@ -4,26 +4,28 @@ A person is admitted to a section when their organisation is one of its parties;
 chairs and the secretary of the overleg are admitted to every section (they run the whole
 meeting). What they may *read* there is still decided by the privacy gate, per item.
 
-Sitting at a section's table while the meeting is live is a context in the gate's sense
-(:func:`_section_context`): it gives the section's covenant purpose for the families on
-that section's agenda, and nothing else — the covenant still decides per category and
-party whether that purpose opens anything.
+Sitting at a section's table while the meeting is live — recorded present by the chair
+or secretary — is a context in the gate's sense (:func:`_section_context`): it gives the
+section's covenant purpose for the families on that section's agenda, on the meeting's
+day, and nothing else — the covenant still decides per category and party whether that
+purpose opens anything.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, or_, select
 
-from meetings.models import AgendaItem, Attendance, Meeting, Overleg, OverlegMember, Section, SectionParty
+from meetings.models import TIMEZONE, AgendaItem, Attendance, Meeting, Overleg, OverlegMember, Section, SectionParty
 from netwerk.access import PurposeContext, context_provider
 from netwerk.db import db
-from netwerk.models import FamilyMember, User
+from netwerk.models import FamilyMember, User, UserRole
 from privacy.audit import Actor
 
-ABSENT = ("afwezig", "afgemeld")
+PRESENT = ("aanwezig", "later")  # recorded at the table; no record is no purpose
 
 
 def roles_in(user: User, overleg: Overleg) -> set[str]:
@@ -56,23 +58,24 @@ def sees(user: User, overleg: Overleg) -> bool:
 @context_provider
 def _section_context(viewer: Actor, person_id: uuid.UUID, now: datetime) -> list[PurposeContext]:
     """A live meeting's section gives its purpose to the people at its table, for the
-    families on its agenda: professionals of a party organisation who are not recorded
-    absent, and the overleg's chairs and secretary. Only while the meeting is live (the
-    chair closes it, and the context ends); never for an item discussed anonymously."""
+    families on its agenda, on the meeting's own day: professionals recorded present (or
+    coming later) for that section, and the overleg's chairs and secretary while they still
+    hold that role. Never for an item discussed anonymously; a closed meeting gives nothing."""
     if viewer.user_id is None or viewer.org_id is None:
         return []
-    at_table = or_(
-        Section.id.in_(select(SectionParty.section_id).where(SectionParty.organisation_id == viewer.org_id)),
-        Section.overleg_id.in_(select(OverlegMember.overleg_id).where(
-            OverlegMember.user_id == viewer.user_id, OverlegMember.role.in_(("voorzitter", "secretaris")))),
-    )
-    absent = exists().where(and_(Attendance.meeting_id == Meeting.id, Attendance.section_id == Section.id,
-                                 Attendance.user_id == viewer.user_id, Attendance.status.in_(ABSENT)))
+    present = select(Attendance.section_id).where(
+        Attendance.meeting_id == Meeting.id, Attendance.user_id == viewer.user_id,
+        Attendance.status.in_(PRESENT))
+    runs = select(OverlegMember.overleg_id).join(
+        UserRole, and_(UserRole.user_id == OverlegMember.user_id, UserRole.role == OverlegMember.role)).where(
+        OverlegMember.user_id == viewer.user_id, OverlegMember.role.in_(("voorzitter", "secretaris")))
+    today = now.astimezone(ZoneInfo(TIMEZONE)).date()
     rows = db.session.execute(
         select(Section.purpose, Section.name).distinct()
         .join(AgendaItem, AgendaItem.section_id == Section.id)
         .join(Meeting, Meeting.id == AgendaItem.meeting_id)
         .join(FamilyMember, FamilyMember.family_id == AgendaItem.family_id)
-        .where(FamilyMember.person_id == person_id, Meeting.status == "live",
-               AgendaItem.inform_state != "anoniem", at_table, ~absent)).all()
+        .where(FamilyMember.person_id == person_id, Meeting.status == "live", Meeting.date == today,
+               AgendaItem.inform_state != "anoniem",
+               or_(Section.id.in_(present), Section.overleg_id.in_(runs)))).all()
     return [PurposeContext(purpose, "overleg", f"Aan tafel bij {name} (overleg live)") for purpose, name in rows]

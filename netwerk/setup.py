@@ -7,6 +7,7 @@ import secrets
 from flask import Flask, Response, g, request
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 import escalation.models  # noqa: F401 - registers the escalation tables on the metadata
 import netwerk.models  # noqa: F401 - registers the core tables on the metadata
@@ -85,7 +86,17 @@ def init_security(app: Flask) -> None:
             db.session.rollback()
 
 
+class DatabaseInt(IntegerConverter):
+    """``<int:...>`` in every route: at most a 32-bit integer, so an id of 30 digits is a
+    404 like any other unknown id instead of an overflow in the database (a 500)."""
+
+    def __init__(self, map: object, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)  # type: ignore[arg-type]
+
+
 def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = DatabaseInt  # before any rule is added
     # Imported here: meetings builds on netwerk, so a module-level import would be circular
     # whenever meetings is imported first (a worker, a test module).
     import netwerk.api.escalations  # noqa: F401, PLC0415 - the escalation endpoints, on the API blueprint

@@ -78,3 +78,13 @@ def day_field(raw: str | None, what: str, errors: list[str]) -> date | None:
         errors.append(f"De datum bij '{what}' moet tussen {FIRST_YEAR} en {LAST_YEAR} liggen.")
         return None
     return day
+
+
+def small_number(value: object, digits: int = 9) -> int | None:
+    """A whole number typed or posted as text (a form's version, an id in a query string):
+    ASCII digits only ("²".isdigit() is true, int("²") fails) and at most ``digits`` of them
+    (a database integer holds 9 safely); None for anything else."""
+    text = str(value).strip() if value is not None else ""
+    if not text or len(text) > digits or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)

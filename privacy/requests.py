@@ -124,6 +124,15 @@ def _subject(request: RightsRequest) -> list[str]:
     return [blind("person", request.person_id)] if request.person_id else []
 
 
+NOT_FOUND = "Deze persoon is niet gevonden. Zoek op BSN of gebruik het persoonsnummer uit het auditlog."
+
+
+def audit_miss(actor: Actor) -> None:
+    """A registration for a person who is not found is a look-up too: audited (no BSN)."""
+    record("rights.request_person_not_found", actor=actor, outcome="failure",
+           summary="data subject request: person not found")
+
+
 @dataclass(frozen=True)
 class NewRequest:
     kind: str
@@ -133,20 +142,23 @@ class NewRequest:
 
 
 def register(person: Person | None, data: NewRequest, actor: Actor, today: date) -> RightsRequest:
-    if person is None:
-        raise RequestError("Deze persoon is niet gevonden. Zoek op BSN of gebruik het persoonsnummer "
-                           "uit het auditlog.", "persoon")
+    # Everything else is checked before whether the person exists: otherwise the answer to a
+    # half-filled form would tell, unaudited, whether a BSN is known (a miss is audited by
+    # the view, see ``audit_miss``).
     if data.kind not in REQUEST_KINDS:
         raise RequestError("Kies wissen of rectificatie.", "soort")
     if data.received_on is None:
         raise RequestError("Vul de datum van ontvangst in.", "ontvangen_op")
     if data.received_on > today:
         raise RequestError("De datum van ontvangst ligt in de toekomst.", "ontvangen_op")
+    requester = _text(data.requester, "verzoeker", MAX_REQUESTER, "Vul in wie het verzoek deed.")
+    asked = _text(data.asked, "gevraagd", MAX_ASKED, "Beschrijf wat er gevraagd wordt.")
+    if person is None:
+        raise RequestError(NOT_FOUND, "persoon")
     request = RightsRequest(kind=data.kind, person_id=person.id, person_pseudonym=person.pseudonym,
                             received_on=data.received_on, respond_by=add_months(data.received_on, 1),
                             registered_by_user_id=actor.user_id)
-    request.requester = _text(data.requester, "verzoeker", MAX_REQUESTER, "Vul in wie het verzoek deed.")
-    request.asked = _text(data.asked, "gevraagd", MAX_ASKED, "Beschrijf wat er gevraagd wordt.")
+    request.requester, request.asked = requester, asked
     db.session.add(request)
     db.session.flush()
     record("rights.request_registered", actor=actor, summary="data subject request registered",

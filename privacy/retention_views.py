@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from netwerk.auth import current_actor
 from netwerk.db import db, utcnow
 from netwerk.policy import may
+from netwerk.validators import small_number
 from netwerk.web import load_or_404, permission_required
 from privacy import requests as rights
 from privacy import retention
@@ -94,7 +95,7 @@ def approve(run_id: int) -> Response:
 def new_periods() -> Response | str | tuple[str, int]:
     base = covenant_in_force(_today())
     if request.args.get("van"):
-        base = db.session.get(CovenantVersion, request.args.get("van", type=int) or 0)
+        base = db.session.get(CovenantVersion, small_number(request.args.get("van")) or 0)
     if base is None:
         abort(404)
     spec = spec_from_version(base)
@@ -156,6 +157,9 @@ def new_request() -> Response | tuple[str, int]:
         except rights.RequestError as exc:
             db.session.rollback()
             _refused(form, exc)
+            if exc.message == rights.NOT_FOUND:
+                rights.audit_miss(current_actor(ROLE))
+                db.session.commit()
         else:
             db.session.commit()
             flash(f"Het verzoek is geregistreerd; beantwoorden vóór {created.respond_by:%d-%m-%Y}.", "success")
@@ -190,6 +194,9 @@ def decide(request_id: str) -> Response | tuple[str, int]:
         except rights.RequestError as exc:
             db.session.rollback()
             _refused(form, exc)
+            if exc.message == rights.NOT_FOUND:
+                rights.audit_miss(current_actor(ROLE))
+                db.session.commit()
         else:
             db.session.commit()
             flash("De beslissing is vastgelegd.", "success")
@@ -215,6 +222,9 @@ def carry_out(request_id: str) -> Response | tuple[str, int]:
         except rights.RequestError as exc:
             db.session.rollback()
             _refused(form, exc)
+            if exc.message == rights.NOT_FOUND:
+                rights.audit_miss(current_actor(ROLE))
+                db.session.commit()
         else:
             db.session.commit()
             flash(done, "success")
@@ -237,6 +247,9 @@ def task(task_id: str) -> Response | tuple[str, int]:
         except rights.RequestError as exc:
             db.session.rollback()
             _refused(form, exc)
+            if exc.message == rights.NOT_FOUND:
+                rights.audit_miss(current_actor(ROLE))
+                db.session.commit()
         else:
             db.session.commit()
             flash("De taak is afgehandeld. De privacy officer ziet dat het gedaan is, niet wat.", "success")

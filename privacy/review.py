@@ -40,6 +40,7 @@ from sqlalchemy import String, Text, and_, cast, func, or_, select
 from netwerk.db import db, utcnow
 from netwerk.jobqueue import connection
 from netwerk.models import FamilyMember
+from netwerk.validators import small_number
 from privacy.audit import Actor, blind, record
 from privacy.models import REVIEW_DECISIONS, REVIEW_KINDS, AuditEntry, ReviewCursor, ReviewDecision, ReviewFlag
 from privacy.review_rules import LOOKUP_ACTIONS, OUTSIDE_CONTEXT, Candidate, Event, Settings, detect
@@ -286,9 +287,9 @@ def decide_flag(flag: ReviewFlag, decision: str, note: str, seen: str | int | No
         raise ReviewError("Schrijf een toelichting bij het besluit.", field="toelichting")
     if len(note) > NOTE_MAX:
         raise ReviewError(f"De toelichting is hoogstens {NOTE_MAX} tekens.", field="toelichting")
-    if seen is None or not str(seen).isdigit():
+    if small_number(seen) is None:
         raise ReviewError("Het formulier is onvolledig. Open het signaal opnieuw en beoordeel het daar.")
-    if int(seen) != flag.revisions:
+    if small_number(seen) != flag.revisions:
         raise ReviewError("Dit signaal is intussen (opnieuw) beoordeeld. Bekijk het laatste besluit hieronder en "
                           "beoordeel het zo nodig opnieuw.", status=409)
     if actor.user_id == flag.user_id:

@@ -46,6 +46,7 @@ from netwerk.models import Family, User
 from netwerk.models.plans import ACTION_STATES, LIFE_DOMAINS, Plan
 from netwerk.operations.common import OperationError
 from netwerk.operations.plans import SmartRefused, involved_org_ids
+from netwerk.validators import small_number
 from netwerk.web import Page, load_or_404, open_plan, permission_required, read_plan, work_actor
 
 
@@ -230,9 +231,10 @@ def _uuid(value: str | None) -> uuid.UUID | None:
 
 def _version(value: str | None) -> int:
     """The version a form carried; anything but a small whole number is a 400."""
-    if not value or not value.isdigit() or len(value) > 9:
+    number = small_number(value)
+    if number is None:
         abort(400)
-    return int(value)
+    return number
 
 
 def _wants_json() -> bool:

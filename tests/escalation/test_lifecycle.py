@@ -16,12 +16,13 @@ from escalation import jobs
 from escalation import operations as ops
 from escalation.models import Escalation, EscalationStep
 from escalation.operations import EscalationRefused, StaleEscalation
-from escalation.policy import may_act, minimal_package
+from escalation.policy import may_act, minimal_package, reading_actor
 from netwerk.db import db
 from netwerk.jobqueue import PERIODIC, connection
-from netwerk.models import Notification, OutboxMail
+from netwerk.models import Notification, OutboxMail, UserRole
 from privacy.models import AuditEntry
 from tests.escalation.conftest import World, at
+from tests.factories import make_user
 from tests.netwerk.test_plans import WHAT
 
 ASK = "Kan de politie binnen twee weken een wijkagent vrijmaken?"
@@ -190,6 +191,14 @@ def test_the_minimal_package_and_who_may_see_it(app, world: World):
     [frame] = minimal_package(esc, world.alderman)["blocked_actions"]
     assert (frame["owner_organisation"], frame["what"]) == ("Politie Esc", None)  # no covenant rule: frame only
     assert minimal_package(esc)["blocked_actions"][0]["what"] is None
+    # A privacy officer of the police who is also its team leader reads as team leader; a
+    # privacy officer alone reads no action text, not even their own organisation's.
+    both = make_user("privacy", org=world.police)
+    db.session.add(UserRole(user_id=both.id, role="leidinggevende"))
+    db.session.flush()
+    db.session.refresh(both)
+    assert reading_actor(both).role == "leidinggevende"
+    assert reading_actor(make_user("privacy", org=world.police)).role is None
     reads = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "content.read")
                                .order_by(AuditEntry.seq)).all()
     assert [(r.actor_user_id, r.outcome) for r in reads[-2:]] == [(world.team_leader.id, "allowed"),

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from meetings import operations as ops
 from meetings.jobs import send_besluitenlijst
 from meetings.models import AgendaItem, Meeting, MeetingEvent
+from meetings.queries import ANONYMOUS
 from netwerk import jobqueue
 from netwerk import operations as core
 from netwerk.auth import actor_for
@@ -189,3 +190,21 @@ def test_before_closing_there_is_no_besluitenlijst_and_strangers_find_no_meeting
     outsider = client_for(app, region.outsider)
     assert outsider.get(url).status_code == 404 and outsider.get(url + ".pdf").status_code == 404
     assert ops.carry_over(meeting, region.chair, actor_for(region.chair)) == []  # no next meeting planned
+
+
+def test_an_anonymous_family_stays_anonymous_on_the_besluitenlijst(app, region):
+    c = close_a_meeting(region)
+    item = db.session.scalar(select(AgendaItem).where(AgendaItem.meeting_id == c.meeting.id,
+                                                      AgendaItem.family_id == c.police_case.id))
+    item.inform_state = "anoniem"  # as discuss_anonymously leaves it
+    db.session.commit()
+    url = f"/vergaderingen/{c.meeting.id}/besluitenlijst"
+    pseudonym = db.session.get(Family, c.police_case.id).pseudonym
+    for page in (html(client_for(app, region.officer).get(url)),
+                 pdf_text(client_for(app, region.officer).get(url + ".pdf").get_data())):
+        assert ANONYMOUS in page and "Terug op de agenda" in page  # the decision stands ...
+        # ... but nothing that points to the family: not its name, its action, the action's
+        # owner or whom to call
+        assert pseudonym not in page and c.texts["police"] not in page
+        assert "Paula Politie (Politie Test)" not in page and "Er is informatie bij" not in page
+    assert pseudonym in html(client_for(app, region.chair).get(url))  # the chair ran the meeting

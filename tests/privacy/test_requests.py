@@ -97,6 +97,12 @@ def test_rectification_goes_to_the_owner_as_a_task(world, app):  # noqa: F811
                                       "verzoeker": "Cas", "gevraagd": "Mijn school klopt niet"})
     assert refused.status_code == 422 and "Deze persoon is niet gevonden" in html(refused)
     assert _count(RightsRequest) == 0
+    # The miss is a look-up too, audited; a half-filled form is refused before any look-up.
+    assert db.session.scalar(select(AuditEntry.actor_user_id).where(
+        AuditEntry.action == "rights.request_person_not_found")) == officer.id
+    half = post_form(client, new, {"soort": "rectificatie", "persoon": str(w.other_child), "ontvangen_op": "",
+                                   "verzoeker": "Cas", "gevraagd": "Mijn school klopt niet"})
+    assert half.status_code == 422 and "niet gevonden" not in html(half)
     created = post_form(client, new, {"soort": "rectificatie", "persoon": str(w.other_child),
                                       "ontvangen_op": "2026-01-05", "verzoeker": "Cas zelf",
                                       "gevraagd": "Mijn school klopt niet"})
