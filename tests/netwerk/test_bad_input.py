@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from netwerk.db import db
 from netwerk.models import Organisation, User
+from netwerk.validators import small_number
 from privacy.models import AuditEntry
 from tests.conftest import csrf_token, login, post_form
 from tests.factories import PASSWORD, make_org, make_user
@@ -555,3 +556,23 @@ def test_csrf_refusal_on_every_form_changes_nothing(admin, app):
                                                                                            "/inloggen")})
         assert_refused(response, (400,), "Het formulier is verlopen of ongeldig")
         assert snapshot() == before, url
+
+
+def test_an_id_too_large_for_the_database_is_a_404_not_an_overflow(app):
+    """Every ``<int:...>`` route refuses ids past a 32-bit integer before the database sees
+    them (a 30-digit id used to overflow into a 500)."""
+    officer = make_user("privacy", totp=True)
+    client = app.test_client()
+    full_login(client, officer)
+    for url in ("/privacy/beoordelen/999999999999999999999999999999",
+                "/privacy/convenant/999999999999999999999999999999",
+                "/privacy/beoordelen/2147483648"):
+        assert client.get(url).status_code == 404, url
+    assert client.get("/privacy/beoordelen/2147483647").status_code == 404  # in range, not there
+    assert client.get("/privacy/bewaartermijnen/nieuwe-versie?van=99999999999999999999").status_code == 404
+
+
+@pytest.mark.parametrize("text, number", [("12", 12), (" 7 ", 7), ("²", None), ("١٢", None), ("-1", None),
+                                          ("1e3", None), ("", None), (None, None), ("1234567890", None)])
+def test_a_posted_version_is_ascii_digits_of_a_database_size(text, number):
+    assert small_number(text) == number
