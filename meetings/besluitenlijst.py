@@ -25,7 +25,7 @@ from sqlalchemy import or_, select
 
 from meetings.models import DECISION_KINDS, AgendaItem, Attendance, Decision, Meeting, Section
 from meetings.policy import admitted_section_ids, manages
-from meetings.queries import ANONYMOUS, OPEN_STATES
+from meetings.queries import ANONYMOUS, MEETING_PARTS, OPEN_STATES
 from netwerk import access
 from netwerk.content import plan_content
 from netwerk.db import db, utcnow
@@ -200,7 +200,7 @@ def _readable(viewer: Actor, read_as: User | None, plan: Plan, section_purpose: 
     # a context gives count here.
     contexts = [c for c in access.family_purposes(viewer, visible, utcnow()) if not c.emergency] if visible else []
     chosen = access.choose_purpose(contexts, section_purpose) or access.choose_purpose(contexts, None)
-    content = plan_content(viewer, plan, chosen.purpose if chosen else None, "besluitenlijst")
+    content = plan_content(viewer, plan, chosen.purpose if chosen else None, "besluitenlijst", MEETING_PARTS)
     return {a.id for a in content.actions}, content.withheld
 
 

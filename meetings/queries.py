@@ -32,6 +32,9 @@ class AgendaRow:
 
 
 ANONYMOUS = "Gezin (anoniem besproken)"
+# What meeting screens read of a plan: goals and actions (category "plan"), never the
+# concerns (care, health, safety categories), which they do not show; only that is audited.
+MEETING_PARTS = ("plan",)
 
 
 def agenda(meeting: Meeting, section_ids: set[uuid.UUID],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -119,8 +120,11 @@ class PlanContent:
     plan_text: bool = False  # the plan's own text (family view, strengths) was disclosed
 
 
-def plan_content(viewer: Actor, plan: Plan, purpose: str | None, context: str | None = None) -> PlanContent:
-    """The plan's content as ``viewer`` may see it: one decision per (category, owner)."""
+def plan_content(viewer: Actor, plan: Plan, purpose: str | None, context: str | None = None,
+                 categories: Collection[str] | None = None) -> PlanContent:
+    """The plan's content as ``viewer`` may see it: one decision per (category, owner).
+    ``categories`` limits what is asked for (and so audited as read) to the pieces a
+    screen shows — a meeting screen shows goals and actions ("plan"), never concerns."""
     members = db.session.scalars(select(FamilyMember.person_id).where(FamilyMember.family_id == plan.family_id))
     subjects = [blind("person", person_id) for person_id in members]
     goals = db.session.scalars(select(PlanGoal).where(PlanGoal.plan_id == plan.id).order_by(PlanGoal.created_at)).all()
@@ -136,7 +140,8 @@ def plan_content(viewer: Actor, plan: Plan, purpose: str | None, context: str | 
     pieces += [("plan", a.owner_org_id or a.organisation_id, a) for a in actions]
     groups: dict[tuple[str, object], list[object]] = defaultdict(list)
     for category, owner, piece in pieces:
-        groups[(category, owner)].append(piece)
+        if categories is None or category in categories:
+            groups[(category, owner)].append(piece)
     allowed = {key: decide(viewer, subjects=[blind("family", plan.family_id), *subjects], category=key[0],
                            purpose=purpose, object_type="plan", object_id=plan.id, owner_org_id=key[1],
                            meta={"pieces": len(items)} | ({"context": context} if context else {})).allowed

@@ -159,13 +159,15 @@ class PlanReading:
     content: PlanContent
 
 
-def read_plan(family: Family, plan: Plan) -> PlanReading:
-    """Read ``plan`` through the gate for the purpose the household's context gives. The
-    caller commits (the gate's audit entries) once it has rendered what it read."""
+def read_plan(family: Family, plan: Plan, categories: tuple[str, ...] | None = None) -> PlanReading:
+    """Read ``plan`` through the gate for the purpose the household's context gives (only
+    ``categories``, when given: see ``plan_content``). The caller commits (the gate's audit
+    entries) once it has rendered what it read."""
     actor, org_id = work_actor(), current_user.organisation_id
     visible = {m.person_id for m in family.members if access.person_relation(org_id, m.person_id) is not None}
     contexts = access.family_purposes(actor, sorted(visible, key=str), utcnow())
     requested = request.args.get("doel")
     chosen = access.choose_purpose(contexts, requested)
-    content = plan_content(actor, plan, chosen.purpose if chosen else None, chosen.source if chosen else "plan")
+    content = plan_content(actor, plan, chosen.purpose if chosen else None, chosen.source if chosen else "plan",
+                           categories)
     return PlanReading(contexts, chosen, requested, content)

@@ -96,7 +96,7 @@ def _reading(current: AgendaItem | None) -> CurrentReading:
         return CurrentReading()
     family = db.session.get(Family, current.family_id)
     plan = open_plan(family)
-    return CurrentReading(family, plan, read_plan(family, plan).content if plan else None)
+    return CurrentReading(family, plan, read_plan(family, plan, queries.MEETING_PARTS).content if plan else None)
 
 
 def _action_form(meeting: Meeting, current: AgendaItem | None, reading: CurrentReading,

@@ -89,7 +89,7 @@ def _shown(row: queries.AgendaRow, runs: bool) -> Shown:
         family = db.session.get(Family, row.item.family_id)
         shown.plan = open_plan(family)
         if shown.plan is not None:
-            shown.content = read_plan(family, shown.plan).content  # through the gate, audited
+            shown.content = read_plan(family, shown.plan, queries.MEETING_PARTS).content  # through the gate, audited
     return shown
 
 

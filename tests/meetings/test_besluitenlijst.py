@@ -47,6 +47,8 @@ class Closed:
 def _plan_with_action(family: Family, coordinator: User, owner: User, marker: str) -> None:
     plan = core.start_plan(family, coordinator, actor_for(coordinator), TODAY)
     goal = core.add_goal(plan, "gezondheid", GOAL, coordinator, actor_for(coordinator))
+    # A concern the besluitenlijst does not show, so must not read (nor audit as read).
+    core.add_concern(plan, "gezondheid", "zorgen", f"Zorg {marker}", coordinator, actor_for(coordinator), TODAY)
     core.add_action(plan, goal_id=goal.id, what=f"{WHAT} {marker}", done_when=DONE_WHEN, owner_user=owner,
                     owner_member=None, due=TODAY + timedelta(days=14), due_text=None, agreed_by="ouder",
                     agreed_on=TODAY, actor=actor_for(owner), today=TODAY)
@@ -175,6 +177,7 @@ def test_each_organisation_reads_only_the_sections_it_attended_through_the_gate(
     teacher_reads = db.session.scalars(select(AuditEntry).where(
         AuditEntry.action == "content.read", AuditEntry.actor_user_id == region.teacher.id)).all()
     assert teacher_reads and all(e.meta.get("context") == "besluitenlijst" for e in teacher_reads)
+    assert {c for e in teacher_reads for c in e.data_categories} == {"plan"}  # never the concerns
 
 
 def test_before_closing_there_is_no_besluitenlijst_and_strangers_find_no_meeting(app, region):
