@@ -194,9 +194,6 @@ def decide(request_id: str) -> Response | tuple[str, int]:
         except rights.RequestError as exc:
             db.session.rollback()
             _refused(form, exc)
-            if exc.message == rights.NOT_FOUND:
-                rights.audit_miss(current_actor(ROLE))
-                db.session.commit()
         else:
             db.session.commit()
             flash("De beslissing is vastgelegd.", "success")
@@ -222,9 +219,6 @@ def carry_out(request_id: str) -> Response | tuple[str, int]:
         except rights.RequestError as exc:
             db.session.rollback()
             _refused(form, exc)
-            if exc.message == rights.NOT_FOUND:
-                rights.audit_miss(current_actor(ROLE))
-                db.session.commit()
         else:
             db.session.commit()
             flash(done, "success")
@@ -247,9 +241,6 @@ def task(task_id: str) -> Response | tuple[str, int]:
         except rights.RequestError as exc:
             db.session.rollback()
             _refused(form, exc)
-            if exc.message == rights.NOT_FOUND:
-                rights.audit_miss(current_actor(ROLE))
-                db.session.commit()
         else:
             db.session.commit()
             flash("De taak is afgehandeld. De privacy officer ziet dat het gedaan is, niet wat.", "success")

@@ -133,8 +133,8 @@ def test_a_plan_page_that_shows_a_concern_the_gate_withheld_is_reported(region, 
     app, scenario = region
     real = web.plan_content
 
-    def careless(viewer, plan, purpose, context=None):
-        view = real(viewer, plan, purpose, context)
+    def careless(viewer, plan, purpose, context=None, categories=None):
+        view = real(viewer, plan, purpose, context, categories)
         view.concerns = list(db.session.scalars(select(PlanConcern).where(PlanConcern.plan_id == plan.id)))
         return view
 
