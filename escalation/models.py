@@ -229,8 +229,6 @@ class ScanAction(db.Model):
     first_due: Mapped[date] = mapped_column(Date)
     # The first action of the line of work (itself for a new line).
     line_root_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    # For a "gereed" action: did the completion note cover the "klaar als" criterion?
-    criterion_met: Mapped[bool | None] = mapped_column(Boolean)
     seen_on: Mapped[date] = mapped_column(Date)
 
 

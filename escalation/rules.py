@@ -10,11 +10,14 @@ Gaming does not reset a counter, because the rules read *lines of work*, not sin
 actions (the scan keeps the line state, see ``escalation.scan``):
 
 - an action re-created for the same goal and owner with a similar text continues the line
-  of the action it replaces: its due date, pushes and "since" carry over;
+  of the action it replaces: its due date, pushes and "since" carry over (which action it
+  re-creates is judged by the plan operation that writes it: ``continues_action_id``);
 - a pushed due date still counts from the first due date the scan saw (and every push,
   including a re-creation, adds to the push count, which ``due_changes`` never resets);
 - an action marked "gereed" whose completion note does not cover its "klaar als"
-  criterion stays open for every rule, and is no completed action for the agenda rule.
+  criterion (``criterion_met`` is false, judged when the note was written) stays open for
+  every rule, and is no completed action for the agenda rule. An action done before the
+  flag was recorded (None) counts as done.
 
 A firing's explanation is the rule's Dutch text with numbers (days, meetings, counts) —
 never a text from the plan, a name or a pseudonym.
@@ -34,7 +37,6 @@ from sqlalchemy import String, and_, func, or_, select, type_coerce
 
 from escalation.ladder import RULE_DEFAULTS, explain
 from meetings.models import AgendaItem, Attendance, Meeting
-from netwerk import smart
 from netwerk.db import db
 from netwerk.models import FamilyMember, Involvement, Match
 from netwerk.models.plans import ActionUpdate, CoordinatorTerm, Plan, PlanAction
@@ -43,9 +45,6 @@ OPEN_ACTION = ("open", "bezig")
 ADOPTED = ("vastgesteld", "geevalueerd")
 ABSENT = ("afwezig", "afgemeld")
 LETTER_PENDING = ("te_versturen", "klaar")
-# At least this share of the words that matter must recur for two texts to be "the same"
-# (a re-created action) or for a completion note to cover the criterion.
-SIMILAR = 0.5
 EXPLANATION_LIMIT = 400
 MAX_BLOCKED = 50  # operations.propose takes at most this many blocked actions
 
@@ -163,7 +162,7 @@ def _load_plans(facts: Facts) -> None:
 def _load_lines(facts: Facts, scan_action: type) -> None:
     s = scan_action
     still_open = or_(PlanAction.status.in_(OPEN_ACTION),
-                     and_(PlanAction.status == "gereed", s.criterion_met.is_(False)))
+                     and_(PlanAction.status == "gereed", PlanAction.criterion_met.is_(False)))
     active = Plan.status != "afgesloten"
     rows = db.session.execute(
         select(_raw(PlanAction.id), _raw(Plan.family_id), _raw(s.line_root_id), _raw(PlanAction.owner_org_id),
@@ -209,7 +208,8 @@ def _load_lines(facts: Facts, scan_action: type) -> None:
     done = db.session.execute(
         select(_raw(Plan.family_id), func.max(PlanAction.updated_at)).join(Plan, Plan.id == PlanAction.plan_id)
         .join(s, s.action_id == PlanAction.id)
-        .where(active, PlanAction.status == "gereed", s.criterion_met.is_(True)).group_by(Plan.family_id))
+        .where(active, PlanAction.status == "gereed", PlanAction.criterion_met.is_not(False))
+        .group_by(Plan.family_id))
     facts.completed = {_id(family_id): _day(at) for family_id, at in done}
 
 
@@ -518,37 +518,3 @@ def evaluate(code: str, ctx: Context, params: dict[str, int] | None, explanation
     """Run one rule over an overleg's households; ``explanation`` is the rule row's template."""
     base = explain(code, explanation, params or {})
     return EVALUATORS[code](ctx, params or {}, base)
-
-
-# --- texts, compared in memory (never stored, logged or shown) ------------------------------
-
-def _stems(text: str, words: smart.WordLists) -> set[str]:
-    # No cache across calls: a process-wide cache of stems would keep words of decrypted
-    # texts in memory after the scan is done with them.
-    return {smart._stem(word) for word in smart._words(text) if word not in words.stop_words}
-
-
-def coverage(text: str, reference: str, words: smart.WordLists | None = None) -> float | None:
-    """The share of ``reference``'s content words that ``text`` covers (the SMART checker's
-    stemming, stop words and matching, as in ``smart.restatement_ratio``); None when
-    ``reference`` has no content words."""
-    words = words or smart.default_word_lists()
-    wanted = _stems(reference, words)
-    if not wanted:
-        return None
-    have = _stems(text, words)
-    return sum(smart._covered(stem, have) for stem in wanted) / len(wanted)
-
-
-def criterion_met(note: str | None, done_when: str, words: smart.WordLists | None = None) -> bool:
-    """Does the completion note say that the "klaar als" criterion was reached? A bare
-    "gedaan" or "ok" does not; a criterion without content words cannot be checked."""
-    if not note:
-        return False
-    ratio = coverage(note, done_when, words)
-    return ratio is None or ratio >= SIMILAR
-
-
-def similar(a: str, b: str, words: smart.WordLists | None = None) -> bool:
-    """Two action texts describe the same work: either covers half of the other's words."""
-    return any((r or 0) >= SIMILAR for r in (coverage(a, b, words), coverage(b, a, words)))

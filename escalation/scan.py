@@ -2,13 +2,13 @@
 households on its agendas, and *propose* an escalation for each firing (never raise one:
 a chair or coordinator decides whether it goes up the ladder).
 
-A run has four steps, each a fixed number of set-based statements whatever the number of
+A run has three steps, each a fixed number of set-based statements whatever the number of
 households: (1) remember new plan actions with the due date they were first seen with;
-(2) check once whether each newly completed action's note covers its "klaar als"
-criterion; (3) link a re-created action to the line of work of the failed action it
-replaces; (4) load the facts and run the evaluators (``escalation.rules``), then propose.
-Steps 2 and 3 compare texts in memory only: nothing read is stored, logged or shown; the
-run's audit entry counts what was compared.
+(2) join a re-created action to the line of work of the failed action it replaces;
+(3) load the facts and run the evaluators (``escalation.rules``), then propose. The scan
+reads ids, dates, statuses and flags only, never a text: whether a completion note covers
+its criterion and which action a new one re-creates are judged by the plan operations when
+they are written (``netwerk.operations.plans``), from the writer's own text.
 
 Safe to run twice: ``operations.propose`` is idempotent per household, overleg and rule,
 and a rule whose proposal was closed recently does not propose again at once. Locked
@@ -32,13 +32,12 @@ from sqlalchemy.orm import aliased
 
 from escalation import ladder, operations
 from escalation.models import CLOSED_STATUSES, OPEN_STATUSES, Escalation, ScanAction, ScanLock, StagnationRule
-from escalation.rules import OPEN_ACTION, Context, Facts, Firing, criterion_met, evaluate, load_facts, similar
+from escalation.rules import Context, Facts, Firing, evaluate, load_facts
 from meetings.models import AgendaItem, Meeting, Overleg
 from netwerk.db import db, utcnow
-from netwerk.models.plans import ActionUpdate, Plan, PlanAction
+from netwerk.models.plans import Plan, PlanAction
 from netwerk.operations.common import OperationError
 from privacy.audit import Actor, record
-from privacy.encryption import DecryptionError, associated_data, keyring
 
 JOB = "escalation.scan.run_daily_scan"
 LOCK_NAME = "daily-scan"
@@ -63,7 +62,6 @@ class ScanResult:
     already_open: int = 0  # open (or recently closed) rule proposals, left alone
     refused: int = 0  # firings the proposal refused (reported, never fatal)
     registered: int = 0
-    criteria_checked: int = 0
     lines_linked: int = 0
     seconds: float = 0.0
     propose_seconds: float = 0.0  # of ``seconds``: the proposals themselves (audit, notifications)
@@ -82,84 +80,29 @@ def register_new_actions(today: date) -> int:
     return db.session.scalar(select(func.count()).select_from(s)) - before
 
 
-def _decrypt(token: str | None, table: str, column: str, row_id: uuid.UUID) -> str | None:
-    if token is None:
-        return None
-    try:
-        return keyring().decrypt(token, associated_data(table, column, row_id))
-    except DecryptionError:
-        return None
-
-
-def check_criteria() -> int:
-    """For each "gereed" action not checked yet (in a running plan): does its completion
-    note, the last progress note, cover the "klaar als" criterion? Checked once."""
-    from netwerk.operations.plans import region_words  # noqa: PLC0415 - avoids importing plan operations at load
-
-    pending = and_(PlanAction.status == "gereed", ScanAction.criterion_met.is_(None), Plan.status != "afgesloten")
-    base = (select(PlanAction.id).join(ScanAction, ScanAction.action_id == PlanAction.id)
-            .join(Plan, Plan.id == PlanAction.plan_id))
-    criteria = dict(db.session.execute(base.add_columns(PlanAction._done_when).where(pending)).all())
-    if not criteria:
-        return 0
-    notes: dict[uuid.UUID, tuple[datetime, uuid.UUID, str]] = {}
-    for action_id, note_id, token, at in db.session.execute(
-            base.add_columns(ActionUpdate.id, ActionUpdate._text, ActionUpdate.created_at)
-            .join(ActionUpdate, ActionUpdate.action_id == PlanAction.id).where(pending)):
-        if action_id not in notes or at > notes[action_id][0]:
-            notes[action_id] = (at, note_id, token)
-    words = region_words()
-    results = []
-    for action_id, token in criteria.items():
-        done_when = _decrypt(token, "plan_action", "done_when", action_id)
-        last = notes.get(action_id)
-        note = _decrypt(last[2], "plan_action_update", "text", last[1]) if last else None
-        # A text that does not decrypt cannot be judged: the action keeps its "gereed".
-        met = True if done_when is None or (last and note is None) else criterion_met(note, done_when, words)
-        results.append({"b_id": action_id, "b_met": met})
-    t = ScanAction.__table__
-    db.session.execute(update(t).where(t.c.action_id == bindparam("b_id")).values(criterion_met=bindparam("b_met")),
-                       results)
-    return len(results)
-
-
 def link_lines() -> int:
-    """A still-open action that starts its own line but replaces a failed action of the
-    same plan, goal and owner (lapsed, not achieved, or "gereed" without its criterion)
-    with a similar text joins that action's line."""
-    from netwerk.operations.plans import region_words  # noqa: PLC0415
-
+    """A re-created action joins the line of work of the action it does again once that
+    one failed (lapsed, not achieved, or "gereed" without its criterion). The plan
+    operations recorded which action it re-creates (``continues_action_id``), judged from
+    the writer's text when it was written; here only ids, statuses and flags are read."""
     a, b = aliased(PlanAction), aliased(PlanAction)
     sa, sb = aliased(ScanAction), aliased(ScanAction)
-    same_owner = or_(and_(a.owner_org_id.is_not(None), b.owner_org_id == a.owner_org_id),
-                     and_(a.owner_org_id.is_(None), b.owner_member_id == a.owner_member_id))
-    failed = or_(b.status.in_(("vervallen", "niet_gelukt")), and_(b.status == "gereed", sb.criterion_met.is_(False)))
+    failed = or_(b.status.in_(("vervallen", "niet_gelukt")), and_(b.status == "gereed", b.criterion_met.is_(False)))
     rows = db.session.execute(
-        select(a.id, a._what, b.id, b._what, sb.line_root_id, b.created_at)
+        select(a.id, sb.line_root_id)
         .join(sa, sa.action_id == a.id).join(Plan, Plan.id == a.plan_id)
-        .join(b, and_(b.plan_id == a.plan_id, b.goal_id == a.goal_id, b.id != a.id, b.created_at < a.created_at,
-                      same_owner))
-        .join(sb, sb.action_id == b.id)
-        .where(Plan.status != "afgesloten", a.status.in_(OPEN_ACTION), sa.line_root_id == a.id, failed,
-               sb.line_root_id != a.id)
-        .order_by(b.created_at.desc())).all()
-    if not rows:
-        return 0
-    words = region_words()
-    texts: dict[uuid.UUID, str | None] = {}
-    chosen: dict[uuid.UUID, uuid.UUID] = {}
-    for a_id, a_what, b_id, b_what, b_root, _ in rows:  # newest predecessor first
-        if a_id in chosen:
-            continue
-        mine = texts.setdefault(a_id, _decrypt(a_what, "plan_action", "what", a_id))
-        theirs = texts.setdefault(b_id, _decrypt(b_what, "plan_action", "what", b_id))
-        if mine and theirs and similar(mine, theirs, words):
-            chosen[a_id] = b_root
-    if chosen:
+        .join(b, b.id == a.continues_action_id).join(sb, sb.action_id == b.id)
+        .where(Plan.status != "afgesloten", sa.line_root_id == a.id, failed, sb.line_root_id != a.id)
+        .order_by(a.created_at)).all()
+    # Oldest first, so that a chain linked in the same run (c <- b <- a) ends at one root.
+    roots: dict[uuid.UUID, uuid.UUID] = {}
+    for a_id, b_root in rows:
+        roots[a_id] = roots.get(b_root, b_root)
+    if roots:
         t = ScanAction.__table__
         db.session.execute(update(t).where(t.c.line_root_id == bindparam("b_old")).values(
-            line_root_id=bindparam("b_new")), [{"b_old": k, "b_new": v} for k, v in chosen.items()])
-    return len(chosen)
+            line_root_id=bindparam("b_new")), [{"b_old": k, "b_new": v} for k, v in roots.items()])
+    return len(roots)
 
 
 # --- locking --------------------------------------------------------------------------------
@@ -248,7 +191,6 @@ def scan(now: datetime | None = None, overleg_id: uuid.UUID | None = None) -> Sc
     today = now.astimezone(UTC).date()
     result = ScanResult("ok", today)
     result.registered = register_new_actions(today)
-    result.criteria_checked = check_criteria()
     result.lines_linked = link_lines()
     scopes = _scopes()
     overleggen = db.session.scalars(select(Overleg).where(Overleg.id.in_(list(scopes)) if overleg_id is None
@@ -287,8 +229,7 @@ def scan(now: datetime | None = None, overleg_id: uuid.UUID | None = None) -> Sc
     result.propose_seconds = round(result.propose_seconds, 3)
     record("escalation.scanned", actor=ACTOR, summary="stagnation scan", object_type="escalation_scan",
            meta={"day": today.isoformat(), "overleggen": result.overleggen, "firings": result.firings,
-                 "proposed": result.proposed, "refused": result.refused, "criteria_checked": result.criteria_checked,
-                 "lines_linked": result.lines_linked, "per_rule": result.per_rule})
+                 "proposed": result.proposed, "refused": result.refused, "lines_linked": result.lines_linked, "per_rule": result.per_rule})
     return result
 
 

@@ -105,8 +105,29 @@ def run_migrations_online():
             **conf_args
         )
 
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters a table by copying it and dropping the old one; with foreign
+            # keys enforced, that drop would cascade into (or be refused by) the rows that
+            # refer to the table. SQLite's own procedure: enforcement off for the change
+            # (outside a transaction, where the pragma takes effect), then check the result.
+            _sqlite_foreign_keys(connection, "OFF")
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                # Each SQLite migration commits on its own (no transactional DDL), so this
+                # cannot undo one; it stops the run loudly instead of leaving it unnoticed.
+                broken = connection.connection.driver_connection.execute("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+        finally:
+            if sqlite:
+                _sqlite_foreign_keys(connection, "ON")
+
+
+def _sqlite_foreign_keys(connection, state):
+    connection.connection.driver_connection.execute(f"PRAGMA foreign_keys={state}")
 
 
 if context.is_offline_mode():

@@ -201,7 +201,7 @@ PLAN_ACTIONS = [
      "klaar als de datum van de HALT-taakstraf vastligt", 14, "bezig", "Eerste huisbezoek gedaan; moeder belt terug."),
     ("opvoeding", PLAN_COORDINATOR, "CJG voert een gezinsgesprek over de afspraken bij uitgaan",
      "klaar als er drie afspraken op papier staan die moeder en Daan allebei tekenen", 21, "gereed",
-     "Gesprek gevoerd; drie afspraken getekend."),
+     "Gezinsgesprek gevoerd: drie afspraken staan op papier, moeder en Daan hebben ze allebei getekend."),
     ("school", "oma", "Oma haalt Lotte op dinsdag en donderdag op van school",
      "klaar als Lotte vier weken lang op die dagen bij oma is opgevangen", 28, "open", None),
 ]

@@ -394,14 +394,21 @@ def _covered(stem: str, others: set[str]) -> bool:
                for other in others)
 
 
+def coverage(text: str, reference: str, words: WordLists | None = None) -> float | None:
+    """The share of ``reference``'s content words that ``text`` covers (stop words dropped,
+    crudely stemmed); None when ``reference`` has no content words at all."""
+    words = words or default_word_lists()
+    wanted = _content_stems(reference, words)
+    if not wanted:
+        return None
+    have = _content_stems(text, words)
+    return sum(_covered(stem, have) for stem in wanted) / len(wanted)
+
+
 def restatement_ratio(what: str, done_when: str, words: WordLists, owner: str = "") -> float | None:
     """The share of the criterion's content words already in the action or owner; None when
     the criterion has no content words at all."""
-    criterion = _content_stems(done_when, words)
-    if not criterion:
-        return None
-    action = _content_stems(f"{what} {owner}", words)
-    return sum(_covered(stem, action) for stem in criterion) / len(criterion)
+    return coverage(f"{what} {owner}", done_when, words)
 
 
 def _check_criterion(draft: ActionDraft, words: WordLists) -> list[Finding]:
@@ -626,3 +633,27 @@ def check(draft: ActionDraft, words: WordLists | None = None) -> Verdict:
     due, timing = _check_due(draft, words)
     findings = (*owner, *what, *criterion, *_check_agreement(draft, owner), *_check_goal(draft), *timing)
     return Verdict(findings=tuple(findings), resolved_due=due)
+
+
+# ---------------------------------------------------------------------------- judged when written
+
+# At least this share of the words that matter must recur for two action texts to be the
+# same work (a re-created action), or for a completion note to cover its criterion.
+SAME_WORK = 0.5
+
+
+def criterion_met(note: str | None, done_when: str, words: WordLists | None = None) -> bool:
+    """Does the completion note say that the "klaar als" criterion was reached? A bare
+    "gedaan" or "ok" does not; a criterion without content words cannot be checked (met).
+
+    Judged by the plan operation that marks the action done, with the writer's own note:
+    the stagnation scan reads the stored flag and never the texts."""
+    if not note:
+        return False
+    ratio = coverage(note, done_when, words)
+    return ratio is None or ratio >= SAME_WORK
+
+
+def same_work(a: str, b: str, words: WordLists | None = None) -> bool:
+    """Two action texts describe the same work: either covers half of the other's words."""
+    return any((r or 0) >= SAME_WORK for r in (coverage(a, b, words), coverage(b, a, words)))

@@ -7,7 +7,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select, text
+
+from escalation.scan import scan
+from netwerk.models.plans import PlanAction
 
 from netwerk.db import db
 from tests.conftest import make_app
@@ -40,4 +43,35 @@ def test_migrations_match_models_on_sqlite(tmp_path):
         upgrade()
     assert _diff(app) == []
     with app.app_context():
+        db.engine.dispose()
+
+
+def _rows(tables: list[str]) -> dict[str, int]:
+    return {t: db.session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}  # noqa: S608
+
+
+def test_a_migration_that_rebuilds_a_referenced_table_keeps_every_row_on_sqlite(tmp_path):
+    """0017 rebuilds ``plan_action``, which other tables refer to (one with ON DELETE
+    CASCADE). With foreign keys enforced, SQLite's drop-and-copy would cascade into them or
+    fail; the migration environment turns enforcement off for the change and checks the
+    result. Here with the demo region's data, down to 0016 and up again."""
+    app = make_app(tmp_path, f"sqlite:///{tmp_path / 'd.sqlite3'}", DEMO_MODE=True)
+    with app.app_context():
+        upgrade()
+        result = app.test_cli_runner().invoke(args=["demo"])
+        assert result.exit_code == 0, result.output
+        scan()  # the scan remembers every action: escalation_scan_action refers to plan_action
+        db.session.commit()
+        done = db.session.execute(select(PlanAction.id).where(PlanAction.status == "gereed")).scalars().all()
+        assert done and all(db.session.get(PlanAction, i).criterion_met is True for i in done)
+        tables = ["plan_action", "plan_action_update", "plan_history", "escalation_scan_action", "escalation"]
+        before = _rows(tables)
+        assert before["plan_action"] > 0 and before["escalation_scan_action"] == before["plan_action"]
+        db.session.remove()
+        downgrade(revision="0016_escalation_scan")
+        upgrade()
+        assert _rows(tables) == before
+        assert all(db.session.get(PlanAction, i).criterion_met is True for i in done)  # carried both ways
+        assert db.session.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+        db.session.remove()
         db.engine.dispose()

@@ -210,6 +210,14 @@ class PlanAction(UUIDPrimaryKey, db.Model):
     failure_reason: Mapped[str | None] = mapped_column(String(32))
     # Counted, never reset: pushing a due date is a stagnation signal (issue 6).
     due_changes: Mapped[int] = mapped_column(Integer, default=0)
+    # Judged by the plan operations from the writer's own text, when it is written, so that
+    # the stagnation scan reads flags and links, never texts. For a "gereed" action: did its
+    # completion note cover the "klaar als" criterion (None: not done, or done before this
+    # was recorded)? For a new action: the older action of the same goal and owner it
+    # re-creates (similar text), which the scan joins to one line of work once that failed.
+    criterion_met: Mapped[bool | None] = mapped_column(Boolean)
+    continues_action_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("plan_action.id", ondelete="SET NULL"))
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisation.id"))  # who wrote it
     created_by_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -382,6 +382,7 @@ def add_action(plan: Plan, *, goal_id: uuid.UUID | None, what: str, done_when: s
                         status="open", due_changes=0, organisation_id=actor.org_id,
                         created_by_user_id=actor.user_id, version=1)
     action.what, action.done_when = what.strip(), done_when.strip()
+    action.continues_action_id = _re_created(plan, action)
     db.session.add(action)
     db.session.flush()
     _history(plan, "action.added", {"what": action.what, "done_when": action.done_when, "due": action.due,
@@ -391,6 +392,33 @@ def add_action(plan: Plan, *, goal_id: uuid.UUID | None, what: str, done_when: s
     _audit("action.added", plan, actor, "action added", object_type="plan_action", object_id=action.id,
            meta={"plan_id": str(plan.id), "advice": sorted(f.code for f in verdict.advice)})
     return action, verdict
+
+
+def _re_created(plan: Plan, new: PlanAction) -> uuid.UUID | None:
+    """The newest earlier action of the same goal and owner that ``new`` does again (a
+    similar text), unless that one was done with its criterion. Judged here, with the
+    writer's own text, so that the stagnation scan links lines of work without reading any
+    text: re-creating an action does not reset its counters."""
+    def same_owner(other: PlanAction) -> bool:
+        if new.owner_org_id is not None:
+            return other.owner_org_id == new.owner_org_id
+        return other.owner_org_id is None and other.owner_member_id == new.owner_member_id
+
+    earlier = sorted((a for a in plan.actions if a.goal_id == new.goal_id and a is not new and same_owner(a)
+                      and (new.created_at is None or a.created_at < new.created_at)
+                      and not (a.status == "gereed" and a.criterion_met is not False)),
+                     key=lambda a: a.created_at, reverse=True)
+    words = region_words()
+    return next((a.id for a in earlier if smart.same_work(new.what, a.what, words)), None)
+
+
+def _judge_completion(action: PlanAction, note: str | None) -> None:
+    """Keep ``criterion_met`` in step with the status: judged from the completion note when
+    the action becomes (or, with a newer note, stays) "gereed"; cleared when it leaves it."""
+    if action.status != "gereed":
+        action.criterion_met = None
+    elif note is not None:
+        action.criterion_met = smart.criterion_met(note, action.done_when, region_words())
 
 
 def _is_owner(action: PlanAction, user: User) -> bool:
@@ -481,6 +509,7 @@ def update_action(action: PlanAction, *, status: str, progress: str | None, fail
         action.due_changes = (action.due_changes or 0) + 1
     if note is not None:
         _progress_note(action, note, actor, today)
+    _judge_completion(action, note)
     action.updated_at = utcnow()
     _history(action.plan, "action.updated", changes, actor, action)
     db.session.flush()
@@ -535,6 +564,8 @@ def edit_action(action: PlanAction, *, goal_id: uuid.UUID | None, what: str, don
         action.accepted_at = utcnow() if accepted else None
     if moved:
         action.due_changes = (action.due_changes or 0) + 1
+    if action.continues_action_id is None:  # reworded into the failed action's text: the same line
+        action.continues_action_id = _re_created(plan, action)
     action.updated_at = utcnow()
     _history(plan, "action.edited", changes, actor, action)
     db.session.flush()
@@ -548,6 +579,7 @@ def _lapse(action: PlanAction, note: str, actor: Actor, today: date, kind: str) 
     _claim(PlanAction, action, action.version)
     old = action.status
     action.status, action.failure_reason, action.updated_at = "vervallen", None, utcnow()
+    action.criterion_met = None
     _progress_note(action, note, actor, today)
     _history(action.plan, kind, {"status": {"old": old, "new": "vervallen"}, "progress": note}, actor, action)
 

@@ -110,6 +110,10 @@ def update(action_id: str) -> Page | Response:
         return _refused(back, 422)
     db.session.commit()
     flash("Actie bijgewerkt.", "success")
+    if action.criterion_met is False:  # judged from the note just written: say so, do not refuse
+        flash("Uw notitie noemt niet wat er volgens “klaar als” bereikt moest zijn. De actie staat op "
+              "gereed, maar telt voor de opschaling nog als open. Beschrijf in een nieuwe notitie wat er "
+              "is bereikt.", "warning")
     return redirect(back or url_for("actions.index"))
 
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from escalation import rules
+from netwerk import smart
 from escalation.models import ScanAction
 from escalation.rules import Context, Facts, Held, Line, PlanFact
 from netwerk.auth import actor_for
@@ -19,6 +20,7 @@ from netwerk.db import db
 from netwerk.models import Match
 from netwerk.models.plans import PlanAction
 from netwerk.operations import plans as plan_ops
+from privacy.encryption import Keyring
 from tests.escalation.conftest import TODAY, World, at
 from tests.escalation.rules_fixtures import attend, fires_from, meeting, on_agenda, proposals, push, scan_on
 from tests.netwerk.test_plans import DONE_WHEN, WHAT
@@ -128,11 +130,11 @@ def test_pushes_fire_on_the_third_and_the_stuck_partner_is_the_owner() -> None:
 
 
 def test_completion_note_against_criterion_and_similar_texts() -> None:
-    assert not rules.criterion_met("gedaan", DONE_WHEN)
-    assert not rules.criterion_met(None, DONE_WHEN)
-    assert rules.criterion_met("Er staat een datum voor de afspraak bij de huisarts in de agenda", DONE_WHEN)
-    assert rules.similar(WHAT, "Moeder belt opnieuw de huisarts voor een afspraak over het slapen")
-    assert not rules.similar(WHAT, "School meldt het verzuim bij de leerplichtambtenaar")
+    assert not smart.criterion_met("gedaan", DONE_WHEN)
+    assert not smart.criterion_met(None, DONE_WHEN)
+    assert smart.criterion_met("Er staat een datum voor de afspraak bij de huisarts in de agenda", DONE_WHEN)
+    assert smart.same_work(WHAT, "Moeder belt opnieuw de huisarts voor een afspraak over het slapen")
+    assert not smart.same_work(WHAT, "School meldt het verzuim bij de leerplichtambtenaar")
 
 
 # --- the same rules over the database, with gaming ------------------------------------------
@@ -176,7 +178,7 @@ def test_done_without_its_criterion_keeps_the_action_open(world: World) -> None:
                            expected_version=w.action.version, actor=actor_for(w.officer), today=TODAY)
     db.session.commit()
     fires_from(w, "action_overdue", due + timedelta(days=15))
-    assert db.session.get(ScanAction, w.action.id).criterion_met is False
+    assert db.session.get(PlanAction, w.action.id).criterion_met is False
     # Done with its criterion: the action is no longer overdue for any rule.
     action, _ = plan_ops.add_action(w.plan, goal_id=w.action.goal_id, what="Politie belt de school over het verzuim",
                                     done_when="klaar als de school een verzuimmelding heeft gedaan",
@@ -188,7 +190,7 @@ def test_done_without_its_criterion_keeps_the_action_open(world: World) -> None:
                            actor=actor_for(w.officer), today=TODAY)
     db.session.commit()
     scan_on(due + timedelta(days=16))
-    assert db.session.get(ScanAction, action.id).criterion_met is True
+    assert db.session.get(PlanAction, action.id).criterion_met is True
     open_for_rules = {a for line in rules.load_facts(due + timedelta(days=16)).lines[w.family.id]
                       for a in line.action_ids}
     assert open_for_rules == {w.action.id}
@@ -239,3 +241,73 @@ def test_match_evaluation_letter_and_consent_from_the_database(world: World) -> 
     again = [e for e in proposals(w, "letter_or_consent_pending") if e.status == "voorgesteld"]
     assert len(again) == 1 and "instemming voor 1 actie" in again[0].explanation
     assert again[0].blocked_action_ids == [str(w.action.id)] and again[0].stuck_organisation_id == w.cjg.id
+
+
+# --- judged when written, so the scan reads no text -----------------------------------------
+
+def _add(w: World, what: str, owner=None, today: date = TODAY) -> PlanAction:
+    action, _ = plan_ops.add_action(w.plan, goal_id=w.action.goal_id, what=what, done_when=DONE_WHEN,
+                                    owner_user=owner or w.officer, owner_member=None, due=today + timedelta(days=9),
+                                    due_text=None, agreed_by=None, agreed_on=None, actor=actor_for(w.coordinator),
+                                    today=today)
+    db.session.commit()
+    return action
+
+
+def _done(w: World, action: PlanAction, note: str, status: str = "gereed") -> None:
+    plan_ops.update_action(action, status=status, progress=note, failure_reason=None, due=None,
+                           expected_version=action.version, actor=actor_for(w.officer), today=TODAY)
+    db.session.commit()
+
+
+def test_a_new_action_records_which_earlier_action_of_its_goal_and_owner_it_does_again(world: World) -> None:
+    w = world
+    again = _add(w, WHAT.replace("belt", "belt zelf"))
+    assert again.continues_action_id == w.action.id  # still open: linked, joined to the line once it fails
+    other_work = _add(w, "School meldt het verzuim bij de leerplichtambtenaar")
+    assert other_work.continues_action_id is None
+    someone_else = _add(w, WHAT, owner=w.coordinator)  # another organisation's action is another line
+    assert someone_else.continues_action_id is None
+    _done(w, again, "Er staat een datum voor de afspraak bij de huisarts in de agenda")
+    after_success = _add(w, WHAT)  # the newest similar one was achieved: not a re-creation of it
+    assert after_success.continues_action_id == w.action.id
+
+
+def test_the_completion_flag_follows_the_status_and_the_newest_note(world: World) -> None:
+    w, action = world, world.action
+    _done(w, action, "gedaan")
+    assert action.criterion_met is False
+    _done(w, action, "Er staat een datum voor de afspraak bij de huisarts in de agenda")  # a better note
+    assert action.criterion_met is True
+    _done(w, action, "Toch nog niet rond", status="bezig")
+    assert action.criterion_met is None
+
+
+def test_the_scan_links_lines_and_judges_completion_without_decrypting_anything(world: World, monkeypatch) -> None:
+    w, due = world, world.action.due
+    on_agenda(w, meeting(w, TODAY + timedelta(days=1)))
+    db.session.commit()
+    scan_on(TODAY)
+    new = _redo_like(w)
+    _done(w, _add(w, "Politie belt de school over het verzuim"), "gedaan")
+    db.session.expire_all()  # nothing decrypted is left in the session for the scan to reuse
+
+    def refuse(*_a: object, **_k: object) -> str:
+        raise AssertionError("the stagnation scan decrypted a text")
+
+    monkeypatch.setattr(Keyring, "decrypt", refuse)
+    with pytest.raises(AssertionError, match="decrypted"):  # the trap is armed
+        _ = db.session.get(PlanAction, new.id).what
+    db.session.expire_all()
+    result = scan_on(due + timedelta(days=15))
+    assert result.lines_linked == 1
+    monkeypatch.undo()
+    assert db.session.get(ScanAction, new.id).line_root_id == w.action.id
+    esc = proposals(w, "action_overdue")[0]
+    assert str(new.id) in esc.blocked_action_ids and len(esc.blocked_action_ids) == 2  # "gedaan" is still open
+
+
+def _redo_like(w: World) -> PlanAction:
+    plan_ops.lapse_action(w.action, reason="Loopt via een nieuwe actie", expected_version=w.action.version,
+                          actor=actor_for(w.officer), today=TODAY)
+    return _add(w, WHAT.replace("belt", "belt zelf"))

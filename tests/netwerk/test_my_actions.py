@@ -135,6 +135,20 @@ def test_status_and_progress_are_updated_in_one_post(app, world):
     assert "Actie bijgewerkt" in html(client.get("/mijn-acties"))
 
 
+def test_done_without_saying_what_was_reached_is_saved_with_a_warning(app, world):
+    """The note is judged against "klaar als" when it is written; a bare "gedaan" is kept
+    (the owner decides) but the page says it still counts as open for escalation."""
+    action = add(world, 0, world.teacher)
+    client = client_for(app, world.teacher)
+    token = csrf_token(client, "/mijn-acties")
+    client.post(f"/acties/{action.id}", data={"csrf_token": token, **form(action, status="gereed", progress="gedaan")})
+    page = html(client.get("/mijn-acties"))
+    assert "Actie bijgewerkt" in page and "telt voor de opschaling nog als open" in page
+    db.session.expire_all()
+    fresh = db.session.get(PlanAction, action.id)
+    assert (fresh.status, fresh.criterion_met) == ("gereed", False)
+
+
 def test_a_post_without_csrf_token_is_refused(app, world):
     action = add(world, 0, world.teacher)
     response = client_for(app, world.teacher).post(f"/acties/{action.id}", data=form(action, status="bezig"))
