@@ -9,15 +9,23 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from escalation.models import LadderLevel, StagnationRule
-from netwerk.db import db
+from netwerk.db import db, utcnow
 from netwerk.workdays import add_working_days
 from privacy.audit import Actor, record
+
+TIMEZONE = ZoneInfo("Europe/Amsterdam")
+
+
+def local_day(now: datetime | None = None) -> date:
+    """The Dutch calendar day of ``now`` (default: now): deadlines are days in the Netherlands."""
+    return (now or utcnow()).astimezone(TIMEZONE).date()
 
 
 @dataclass(frozen=True)

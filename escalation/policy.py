@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from escalation.ladder import LEVEL_DEFAULTS, level_of
+from escalation.ladder import LEVEL_DEFAULTS, level_of, local_day
 from escalation.models import REASON_CATEGORIES, RULE_CODES, STATUSES, Escalation
 from meetings.models import Overleg, OverlegMember, Section, SectionParty
 from netwerk.db import db
@@ -25,6 +25,7 @@ from netwerk.models import FamilyMember, Organisation, User
 from netwerk.models.plans import CoordinatorTerm, Plan, PlanAction
 from privacy.audit import Actor, blind
 from privacy.policy import Ask, decide_many
+from privacy.queries import parties_in_force
 
 RAISER_ACTIONS = frozenset({"raise", "dismiss", "resolve", "deescalate"})
 ADDRESSEE_ACTIONS = frozenset({"acknowledge", "decide"})
@@ -54,6 +55,10 @@ def is_raiser(user: User, esc: Escalation) -> bool:
 
 
 def _with_role(role: str, organisation_ids: list[uuid.UUID]) -> list[User]:
+    """Active users with ``role`` at those of ``organisation_ids`` that are a party to the
+    covenant in force today: an escalation never goes to an organisation outside it."""
+    parties = parties_in_force(local_day())
+    organisation_ids = [o for o in organisation_ids if o in parties]
     if not organisation_ids:
         return []
     users = db.session.scalars(select(User).where(User.organisation_id.in_(organisation_ids),

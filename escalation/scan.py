@@ -36,7 +36,6 @@ from escalation.rules import Context, Facts, Firing, evaluate, load_facts
 from meetings.models import AgendaItem, Meeting, Overleg
 from netwerk.db import db, utcnow
 from netwerk.models.plans import Plan, PlanAction
-from netwerk.operations.common import OperationError
 from privacy.audit import Actor, record
 
 JOB = "escalation.scan.run_daily_scan"
@@ -206,30 +205,22 @@ def scan(now: datetime | None = None, overleg_id: uuid.UUID | None = None) -> Sc
     result.already_open = len(known)
     for overleg in overleggen:
         result.overleggen += 1
-        for firing in evaluate_overleg(overleg, rules.get(overleg.id, []), scopes.get(overleg.id, set()), facts,
-                                       known):
-            result.firings += 1
+        firings = evaluate_overleg(overleg, rules.get(overleg.id, []), scopes.get(overleg.id, set()), facts, known)
+        result.firings += len(firings)
+        for firing in firings:
             result.per_rule[firing.rule_code] = result.per_rule.get(firing.rule_code, 0) + 1
-            t0 = time.perf_counter()
-            try:
-                made = operations.propose(overleg=overleg, household_id=firing.household_id, source="regel",
-                                          rule_code=firing.rule_code, blocked_action_ids=firing.blocked_action_ids,
-                                          stuck_organisation_id=firing.stuck_organisation_id,
-                                          explanation=firing.explanation, now=now)
-            except OperationError:  # refused before writing anything: one odd case must not stop the scan
-                result.refused += 1
-                continue
-            finally:
-                result.propose_seconds += time.perf_counter() - t0
-            if made is None:
-                result.already_open += 1
-            else:
-                result.proposed += 1
+        t0 = time.perf_counter()
+        proposed, refused = operations.propose_found(overleg, firings, now)
+        result.propose_seconds += time.perf_counter() - t0
+        result.proposed += proposed
+        result.refused += refused
+        result.already_open += len(firings) - proposed - refused
     result.seconds = round(time.perf_counter() - started, 3)
     result.propose_seconds = round(result.propose_seconds, 3)
     record("escalation.scanned", actor=ACTOR, summary="stagnation scan", object_type="escalation_scan",
            meta={"day": today.isoformat(), "overleggen": result.overleggen, "firings": result.firings,
-                 "proposed": result.proposed, "refused": result.refused, "lines_linked": result.lines_linked, "per_rule": result.per_rule})
+                 "proposed": result.proposed, "refused": result.refused, "lines_linked": result.lines_linked,
+                 "per_rule": result.per_rule})
     return result
 
 

@@ -34,6 +34,7 @@ from netwerk.operations.plans import involved_org_ids
 from netwerk.queries import organisations as organisation_list
 from netwerk.web import Page, load_or_404, permission_required, submitted
 from privacy.csvsafe import csv_response
+from privacy.queries import parties_in_force
 
 bp = Blueprint("escalation", __name__)
 
@@ -253,8 +254,9 @@ def _level_form(overleg: Overleg, level: int, formdata: bool = False) -> LevelFo
     current = ladder.level_of(overleg.id, level) or ladder.LEVEL_DEFAULTS[level]
     form = LevelForm(prefix=f"niveau-{level}", formdata=None if not formdata else request.form, obj=None
                      if formdata else current)
+    parties = parties_in_force(ladder.local_day())  # an escalation goes to covenant parties only
     form.recipient_organisation_id.choices = [SelectChoice("", "—")] + [
-        SelectChoice(str(o.id), o.name) for o in organisation_list(include_inactive=False)]
+        SelectChoice(str(o.id), o.name) for o in organisation_list(include_inactive=False) if o.id in parties]
     if not formdata:
         org = getattr(current, "recipient_organisation_id", None)
         form.recipient_organisation_id.data = str(org) if org else ""

@@ -73,6 +73,12 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Beste {name},\n\nNetwerk stelt voor een casus op te schalen. Beoordeel of u de escalatie "
         "doorzet of afwijst.\n\nBekijken: {link}\n\nDit bericht bevat bewust geen namen of inhoud.",
     ),
+    "escalation_proposals": (
+        "Netwerk: vastgelopen casussen wachten op uw beoordeling",
+        "Beste {name},\n\nDe dagelijkse controle van Netwerk stelt voor een of meer casussen op te schalen. "
+        "Beoordeel per voorstel of u de escalatie doorzet of afwijst.\n\nBekijken: {link}\n\n"
+        "Dit bericht bevat bewust geen namen of inhoud.",
+    ),
     "escalation_raised": (
         "Netwerk: een escalatie is aan u gericht",
         "Beste {name},\n\nEr is een vastgelopen casus naar u opgeschaald. Bevestig de ontvangst en neem "

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from netwerk.db import db
 from privacy.models import Consent, CovenantCategory, CovenantParty, CovenantPurpose, CovenantRule, CovenantVersion
@@ -26,17 +26,24 @@ def covenant_in_force(on: date) -> CovenantVersion | None:
     )
 
 
+def _member_on(covenant: CovenantVersion, on: date) -> Any:
+    return and_(CovenantParty.covenant_id == covenant.id, CovenantParty.joined_on <= on,
+                # From its leaving day on, an organisation is no longer a party (like a withdrawal).
+                or_(CovenantParty.left_on.is_(None), CovenantParty.left_on > on))
+
+
 def party_on(covenant: CovenantVersion, organisation_id: uuid.UUID, on: date) -> CovenantParty | None:
     """The organisation's membership of ``covenant`` if it is a party on ``on``."""
     return db.session.scalar(
-        select(CovenantParty).where(
-            CovenantParty.covenant_id == covenant.id,
-            CovenantParty.organisation_id == organisation_id,
-            CovenantParty.joined_on <= on,
-            # From its leaving day on, an organisation is no longer a party (like a withdrawal).
-            or_(CovenantParty.left_on.is_(None), CovenantParty.left_on > on),
-        )
-    )
+        select(CovenantParty).where(_member_on(covenant, on), CovenantParty.organisation_id == organisation_id))
+
+
+def parties_in_force(on: date) -> set[uuid.UUID]:
+    """The organisations that are a party to the covenant in force on ``on`` (none without one)."""
+    covenant = covenant_in_force(on)
+    if covenant is None:
+        return set()
+    return set(db.session.scalars(select(CovenantParty.organisation_id).where(_member_on(covenant, on))))
 
 
 @dataclass(frozen=True)

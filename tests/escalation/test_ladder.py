@@ -19,8 +19,11 @@ from escalation.policy import addressees_at
 from meetings.demo import create_demo_overleggen
 from netwerk import demo
 from netwerk.db import db, utcnow
-from privacy.models import AuditEntry
+from privacy.models import AuditEntry, CovenantParty
 from tests.escalation.conftest import World, at
+from tests.escalation.test_views import client_for
+from tests.factories import make_org, make_user
+from tests.helpers import html
 
 # --- pure: the calendar and the defaults ----------------------------------------------------
 
@@ -136,3 +139,35 @@ def test_the_demo_seeds_every_overleg_and_one_de_vries_escalation_at_level_1(app
     assert create_demo_escalations(now) == 0  # idempotent
     assert _count(Escalation) == 1
     assert "HALT" not in json.dumps([e.meta for e in db.session.scalars(select(AuditEntry))])
+
+
+def test_an_escalation_goes_only_to_parties_of_the_covenant_in_force(app, world: World):
+    """A fixed organisation on the ladder, the partner named as stuck, and the people who
+    receive it are all parties to the covenant in force: the minimal package never goes to
+    an organisation outside it."""
+    outside = make_org("Buurthuis Buiten", "jongerenwerk", "zorg")
+    make_user("leidinggevende", org=outside, name="Bas Buiten")
+    level1 = ladder.level_of(world.overleg.id, 1)
+    with pytest.raises(EscalationRefused) as refused:
+        ops.configure_level(level1, by=world.chair, recipient_role="leidinggevende", recipient_scope="organisation",
+                            recipient_organisation_id=outside.id, deadline_working_days=7)
+    assert refused.value.field == "recipient_organisation_id" and "partij" in refused.value.message
+    db.session.rollback()
+    assert ladder.level_of(world.overleg.id, 1).recipient_scope == "stuck_partner"
+    client = client_for(app, world.chair)
+    page = html(client.get(f"/overleggen/{world.overleg.id}/opschalingsladder"))
+    assert "Veiligheidshuis Esc" in page and "Buurthuis Buiten" not in page  # not offered either
+
+    esc = world.propose(now=utcnow())
+    with pytest.raises(EscalationRefused) as refused:
+        ops.raise_escalation(esc, by=world.chair, reason_category="capaciteit", ask="Kan iemand dit oppakken?",
+                             stuck_organisation_id=outside.id, now=utcnow())
+    assert refused.value.field == "stuck_organisation_id"
+    db.session.rollback()
+    # A party that leaves the covenant stops receiving escalations from its leaving day.
+    esc = db.session.get(Escalation, esc.id)
+    assert addressees_at(esc, 1) == [world.team_leader]
+    party = db.session.scalar(select(CovenantParty).where(CovenantParty.organisation_id == world.police.id))
+    party.left_on = local_day()
+    db.session.commit()
+    assert addressees_at(esc, 1) == []

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from escalation import rules
-from netwerk import smart
 from escalation.models import ScanAction
 from escalation.rules import Context, Facts, Held, Line, PlanFact
+from netwerk import smart
 from netwerk.auth import actor_for
 from netwerk.db import db
 from netwerk.models import Match

@@ -4,18 +4,25 @@ nothing, the daily job scans a day once, and the CLI runs it on demand."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from sqlalchemy import func, select, text
 
+from escalation import operations as ops
 from escalation import scan as scan_mod
 from escalation.models import Escalation, EscalationStep, ScanAction
+from escalation.rules import Firing
 from netwerk.db import db
 from netwerk.jobqueue import PERIODIC, run_job
-from netwerk.models import Person
+from netwerk.models import Notification, OutboxMail, Person
+from privacy.audit import blind
+from privacy.models import AuditEntry
 from tests.escalation.conftest import TODAY, World, at
 from tests.escalation.rules_fixtures import meeting, on_agenda, proposals, scan_on, set_rule
-from tests.netwerk.test_plans import DONE_WHEN, GOAL, WHAT
+from tests.escalation.test_views import client_for
+from tests.helpers import html
+from tests.netwerk.test_plans import DONE_WHEN, GOAL, WHAT, family_with
 
 
 def _count(model: type) -> int:
@@ -72,3 +79,50 @@ def test_a_second_run_does_nothing_while_the_lock_is_held(world: World, backend)
     bad = runner.invoke(args=["escalation", "scan", "--date", "gisteren"])
     assert bad.exit_code == 2 and "JJJJ-MM-DD" in bad.output
     assert _count(Escalation) == made
+
+
+def test_proposals_are_made_in_bulk_each_audited_and_the_raisers_told_once_per_run(app, world: World) -> None:
+    w = world
+    on_agenda(w, meeting(w, TODAY + timedelta(days=1)))
+    db.session.commit()
+    late = w.action.due + timedelta(days=15)
+    set_rule(w, "action_overdue", enabled=False)
+    first = scan_on(late)
+    made = list(db.session.scalars(select(Escalation)))
+    assert first.proposed == len(made) >= 1
+    for esc in made:  # each proposal has its own step and its own audit entry, naming the family
+        assert [s.kind for s in esc.steps] == ["voorgesteld"]
+        entries = db.session.scalars(select(AuditEntry).where(AuditEntry.object_id == str(esc.id))).all()
+        assert [e.action for e in entries] == ["escalation.proposed"]
+        assert blind("family", w.family.id) in entries[0].subject_ids
+    link = ops.board_link(w.overleg.id)
+    notices = db.session.scalars(select(Notification).where(Notification.kind == "escalation_proposals")).all()
+    assert sorted(n.user_id for n in notices) == sorted([w.chair.id, w.coordinator.id])
+    assert {n.link for n in notices} == {link}
+    mails = db.session.scalars(select(OutboxMail).where(OutboxMail.kind == "escalation_proposals")).all()
+    assert sorted(m.recipient for m in mails) == sorted([w.chair.email, w.coordinator.email])
+    assert all(link in m.body and w.family.pseudonym not in m.body for m in mails)
+    board = html(client_for(app, w.chair).get(link))  # the link shows the overleg's proposals
+    assert w.family.pseudonym in board and "Voorgesteld" in board
+    # A second run on the same day that proposes more: a new notice, no second mail.
+    set_rule(w, "action_overdue", enabled=True)
+    again = scan_mod.scan(at(late), None)
+    db.session.commit()
+    assert again.proposed == 1
+    assert _count(Notification) == len(notices) + 2 and _count(OutboxMail) == len(mails) + _other_mails(mails)
+
+
+def _other_mails(mails: list) -> int:
+    return db.session.scalar(select(func.count()).select_from(OutboxMail).where(
+        OutboxMail.kind != "escalation_proposals")) or 0
+
+
+def test_a_firing_naming_another_familys_action_is_refused_and_writes_nothing(world: World) -> None:
+    w = world
+    other = family_with(w.cjg)
+    before = (_count(Escalation), _count(AuditEntry), _count(Notification))
+    firings = [Firing("action_overdue", other.id, "Een actie is te laat.", (str(w.action.id),)),
+               Firing("action_overdue", uuid.uuid4(), "Een actie is te laat."),
+               Firing("geen_regel", w.family.id, "Onbekend.")]
+    assert ops.propose_found(w.overleg, firings, at(TODAY)) == (0, 3)
+    assert (_count(Escalation), _count(AuditEntry), _count(Notification)) == before
