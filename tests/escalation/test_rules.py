@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from escalation import rules
+from escalation import ladder, rules
 from escalation.models import ScanAction
 from escalation.rules import Context, Facts, Held, Line, PlanFact
 from netwerk import smart
@@ -113,9 +113,9 @@ def test_each_rule_fires_on_its_threshold_day_and_not_a_day_before(code, build, 
     assert _run(code, build, threshold - timedelta(days=1)) == []
     fired = _run(code, build, threshold)
     assert [f.household_id for f in fired] == [FAMILY]
-    assert fired[0].rule_code == code and fired[0].explanation.startswith(rules.explain(code))
+    assert fired[0].rule_code == code and fired[0].explanation.startswith(ladder.explain(code))
     # A stricter parameter (one more day, meeting, agenda or absence) moves the threshold.
-    name, value = next(iter(rules.RULE_DEFAULTS[code].params.items()))
+    name, value = next(iter(ladder.RULE_DEFAULTS[code].params.items()))
     assert _run(code, build, threshold, **{name: value + 1}) == []
 
 
