@@ -93,6 +93,7 @@ def _insert_order() -> list[Any]:
 def seed(families: int, per_family: int, seed_value: int = 6) -> dict[str, int]:
     from escalation import ladder
     from meetings.models import AgendaItem, Attendance, Meeting, Overleg, Section, SectionParty
+    from netwerk import smart
     from netwerk.db import db
     from netwerk.models import Family, FamilyMember, Involvement, Match, Organisation, Person, User
     from netwerk.models.plans import ActionUpdate, CoordinatorTerm, Plan, PlanAction, PlanGoal
