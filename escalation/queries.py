@@ -81,15 +81,16 @@ class Row:
     history: list[EscalationStep] = field(default_factory=list)  # full viewers only
 
 
-def full_viewer(user: User, esc: Escalation) -> bool:
+def full_viewer(user: User, esc: Escalation, lookup: policy.Lookup | None = None) -> bool:
     """The chair of the overleg or the household's current zorgcoördinator: those who
     raise and close escalations see the whole record."""
-    return policy.is_raiser(user, esc)
+    return policy.is_raiser(user, esc, lookup)
 
 
-def visible(user: User, escalations: list[Escalation]) -> list[Escalation]:
+def visible(user: User, escalations: list[Escalation], lookup: policy.Lookup | None = None) -> list[Escalation]:
     """Deny by default: only what ``policy.may_act(user, esc, "view")`` allows."""
-    return [e for e in escalations if policy.may_act(user, e, "view")]
+    lookup = lookup or policy.Lookup().preload(escalations)
+    return [e for e in escalations if policy.may_act(user, e, "view", lookup)]
 
 
 def _candidates(user: User) -> ColumnElement[bool]:
@@ -146,8 +147,9 @@ def rows_for(user: User, escalations: list[Escalation], today: date | None = Non
     """What ``user`` is shown of each escalation (``minimal``: the minimal package for
     everyone, as the API gives it). The caller commits (the gate's audit entries)."""
     today = today or utcnow().date()
+    lookup = policy.Lookup().preload(escalations)
     levels = _level_names({e.overleg_id for e in escalations})
-    full = {e.id: not minimal and full_viewer(user, e) for e in escalations}
+    full = {e.id: not minimal and full_viewer(user, e, lookup) for e in escalations}
     texts = _action_texts(user, escalations, full, today, context)
     rows = []
     for esc in escalations:
@@ -157,14 +159,15 @@ def rows_for(user: User, escalations: list[Escalation], today: date | None = Non
             level_name=levels.get((esc.overleg_id, esc.level), f"Niveau {esc.level}"),
             since=esc.level_changed_at or esc.raised_at or esc.proposed_at, minimal=minimal,
             actions=texts.get(esc.id, []),
-            steps=steps_for(user, esc), overdue=bool(esc.is_open and esc.deadline and esc.deadline < today),
+            steps=steps_for(user, esc, lookup), overdue=bool(esc.is_open and esc.deadline and esc.deadline < today),
             history=[] if minimal else list(esc.steps)))
     return rows
 
 
-def steps_for(user: User, esc: Escalation) -> list[str]:
+def steps_for(user: User, esc: Escalation, lookup: policy.Lookup | None = None) -> list[str]:
+    lookup = lookup or policy.Lookup()
     return [word for word, (action, states) in STEPS.items()
-            if esc.status in states and policy.may_act(user, esc, action)]
+            if esc.status in states and policy.may_act(user, esc, action, lookup)]
 
 
 def _level_names(overleg_ids: set[uuid.UUID]) -> dict[tuple[uuid.UUID, int], str]:
@@ -184,11 +187,12 @@ def _action_ids(esc: Escalation) -> list[uuid.UUID]:
     return found
 
 
-def _purpose(actor: Actor, user: User, family_id: uuid.UUID, cache: dict[uuid.UUID, str | None]) -> str | None:
-    """The purpose the viewer's context gives for the household (procesregie first)."""
+def _purpose(actor: Actor, members: list[uuid.UUID], related: set[uuid.UUID], family_id: uuid.UUID,
+             cache: dict[uuid.UUID, str | None]) -> str | None:
+    """The purpose the viewer's context gives for the household (procesregie first), from
+    the members the viewer's organisation knows of (``related``)."""
     if family_id not in cache:
-        members = db.session.scalars(select(FamilyMember.person_id).where(FamilyMember.family_id == family_id))
-        seen = sorted((m for m in members if access.person_relation(user.organisation_id, m) is not None), key=str)
+        seen = sorted((m for m in members if m in related), key=str)
         contexts = [c for c in access.family_purposes(actor, seen, utcnow()) if not c.emergency] if seen else []
         purposes = [c.purpose for c in contexts]
         cache[family_id] = "procesregie" if "procesregie" in purposes else (purposes[0] if purposes else None)
@@ -211,11 +215,14 @@ def _action_texts(user: User, escalations: list[Escalation], full: dict[uuid.UUI
     for family_id, person_id in db.session.execute(select(FamilyMember.family_id, FamilyMember.person_id)
                                                    .where(FamilyMember.family_id.in_(families))):
         members[family_id].append(person_id)
+    related = access.related_person_ids(user.organisation_id, [p for ps in members.values() for p in ps]) \
+        if any(full.values()) else set()
     purposes: dict[uuid.UUID, str | None] = {}
     groups: dict[tuple[uuid.UUID, uuid.UUID, str | None], list[PlanAction]] = defaultdict(list)
     for esc in escalations:
         # The minimal package asks for no purpose: only the viewer's own organisation's text.
-        purpose = _purpose(actor, user, esc.household_id, purposes) if full[esc.id] else None
+        purpose = _purpose(actor, members[esc.household_id], related, esc.household_id, purposes) \
+            if full[esc.id] else None
         for action_id in _action_ids(esc):
             action = actions.get(action_id)
             if action is not None and action.plan.family_id == esc.household_id:

@@ -97,6 +97,16 @@ def visible_person_ids(org_id: uuid.UUID) -> Select:
     return involved_person_ids(org_id).union(household_person_ids(org_id))
 
 
+def related_person_ids(org_id: uuid.UUID | None, person_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Of ``person_ids``, those the organisation has a :func:`person_relation` with, in one
+    statement (a screen of many households asks once, not per person)."""
+    wanted = list(person_ids)
+    if org_id is None or not wanted:
+        return set()
+    known = visible_person_ids(org_id).subquery()
+    return set(db.session.scalars(select(known.c.person_id).where(known.c.person_id.in_(wanted)).distinct()))
+
+
 # --- purposes from context -----------------------------------------------------------------
 
 def purposes_for(viewer: Actor, person_id: uuid.UUID, now: datetime) -> list[PurposeContext]:
