@@ -35,11 +35,11 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import String, Text, and_, cast, func, or_, select
+from sqlalchemy import String, Text, and_, cast, func, or_, select, update
 
 from netwerk.db import db, utcnow
 from netwerk.jobqueue import connection
-from netwerk.models import FamilyMember
+from netwerk.models import FamilyMember, PurposeClaim
 from netwerk.validators import small_number
 from privacy.audit import Actor, blind, record
 from privacy.models import REVIEW_DECISIONS, REVIEW_KINDS, AuditEntry, ReviewCursor, ReviewDecision, ReviewFlag
@@ -300,6 +300,8 @@ def decide_flag(flag: ReviewFlag, decision: str, note: str, seen: str | int | No
                          decided_by_user_id=actor.user_id, decided_at=now)
     flag.decision, flag.decided_at, flag.decided_by_user_id = decision, now, actor.user_id
     db.session.add(row)
+    if flag.kind == "noodtoegang":
+        _mark_claims_reviewed(flag)
     db.session.flush()
     # The note is the officer's free text: it stays in its table, the log gets codes only.
     record("review.revised" if previous else "review.decided", actor=actor,
@@ -307,6 +309,16 @@ def decide_flag(flag: ReviewFlag, decision: str, note: str, seen: str | int | No
            subjects=[blind("user", flag.user_id)], object_type="review_flag", object_id=flag.id,
            meta={"kind": flag.kind, "decision": decision, "previous": previous, "revision": flag.revisions})
     return row
+
+
+def _mark_claims_reviewed(flag: ReviewFlag) -> None:
+    """The emergency access claims the flag rests on have been reviewed (whatever the
+    decision: "reviewed" says an officer looked, the decision says what they found)."""
+    claims = select(AuditEntry.object_id).where(AuditEntry.seq.in_(flag.seqs),
+                                                AuditEntry.object_type == "purpose_claim")
+    ids = [uuid.UUID(str(i)) for i in db.session.scalars(claims) if i]
+    if ids:
+        db.session.execute(update(PurposeClaim).where(PurposeClaim.id.in_(ids)).values(reviewed=True))
 
 
 # --- what the screens read -----------------------------------------------------------------

@@ -17,7 +17,7 @@ from netwerk import jobqueue
 from netwerk import operations as ops
 from netwerk.content import content_for
 from netwerk.db import db, utcnow
-from netwerk.models import User
+from netwerk.models import PurposeClaim, User
 from privacy import review
 from privacy.audit import Actor, record
 from privacy.models import AuditEntry, ReviewCursor, ReviewDecision, ReviewFlag
@@ -254,8 +254,11 @@ def test_decisions_need_a_known_value_and_a_note_and_a_revision_keeps_the_histor
     assert missing.status_code == 404 and "Dit signaal bestaat niet." in html(missing)
     assert client.get(f"{URL}/987654").status_code == 404
 
+    assert [c.reviewed for c in db.session.scalars(select(PurposeClaim))] == [False]
     response = decide(client, flag.id, besluit="navragen", toelichting="Reden navragen bij de GGZ.", versie="0")
     assert response.status_code == 302 and path_of(response) == f"{URL}/{flag.id}"
+    db.session.expire_all()
+    assert [c.reviewed for c in db.session.scalars(select(PurposeClaim))] == [True]  # the claim itself is marked
     stale = decide(client, flag.id, besluit="in_orde", toelichting="Dubbel verstuurd", versie="0")
     assert stale.status_code == 409 and "intussen (opnieuw) beoordeeld" in html(stale)
     assert decisions_written() == (1, 1)
