@@ -12,6 +12,7 @@ from sqlalchemy import func, select, text
 from escalation import operations as ops
 from escalation import scan as scan_mod
 from escalation.models import Escalation, EscalationStep, ScanAction
+from escalation.operations import proposals as bulk
 from escalation.rules import Firing
 from netwerk.db import db
 from netwerk.jobqueue import PERIODIC, run_job
@@ -126,3 +127,20 @@ def test_a_firing_naming_another_familys_action_is_refused_and_writes_nothing(wo
                Firing("geen_regel", w.family.id, "Onbekend.")]
     assert ops.propose_found(w.overleg, firings, at(TODAY)) == (0, 3)
     assert (_count(Escalation), _count(AuditEntry), _count(Notification)) == before
+
+
+def test_a_proposal_made_meanwhile_makes_the_batch_fall_back_to_one_by_one(world: World, monkeypatch) -> None:
+    """The open-proposal check and the insert are not one step: a proposal made in
+    between (by hand, by another run) hits the unique index. The batch then goes one by
+    one, which leaves the existing proposal alone and still proposes the rest."""
+    w = world
+    other = family_with(w.cjg)
+    existing = w.propose(now=at(TODAY))  # open, for (family, action_overdue)
+    monkeypatch.setattr(bulk, "_without_open", lambda _overleg, firings: firings)  # as if it were made later
+    firings = [Firing("action_overdue", w.family.id, "Een actie is te laat.", (str(w.action.id),)),
+               Firing("action_overdue", other.id, "Een actie is te laat.")]
+    assert ops.propose_found(w.overleg, firings, at(TODAY)) == (1, 0)
+    db.session.commit()
+    assert sorted(str(e.household_id) for e in db.session.scalars(select(Escalation))) == sorted(
+        [str(w.family.id), str(other.id)])
+    assert db.session.get(Escalation, existing.id).status == "voorgesteld"
