@@ -109,7 +109,7 @@ ACTION_LABELS = {
     "retention.proposed": "proefrun bewaartermijnen", "retention.executed": "verlopen gegevens verwijderd",
     "retention.erased": "gegevens gewist op verzoek", "rights.request_registered": "verzoek geregistreerd",
     "rights.request_decided": "besluit op verzoek", "rights.rectification_routed": "correctie uitgezet",
-    "rights.rectification_done": "correctie uitgevoerd",
+    "rights.rectification_done": "correctie uitgevoerd", "rights.rectification_task_viewed": "correctietaak ingezien",
     "rights.request_person_not_found": "verzoek: persoon niet gevonden",
 }
 

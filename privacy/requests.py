@@ -248,6 +248,14 @@ def route_rectification(request: RightsRequest, organisation_ids: list[uuid.UUID
     return tasks
 
 
+def task_viewed(task: RectificationTask, actor: Actor) -> None:
+    """The task shows the person's own words (what they ask to correct) to the owning
+    organisation: each showing is audited, naming the person, like any other disclosure."""
+    record("rights.rectification_task_viewed", actor=actor, summary="rectification task viewed",
+           subjects=_subject(task.request), object_type="rectification_task", object_id=task.id,
+           meta={"request": str(task.request_id)})
+
+
 def complete_task(task: RectificationTask, outcome: str, actor: Actor) -> None:
     """The owning organisation reports that it corrected its records (or that they were right)."""
     if task.organisation_id != actor.org_id:

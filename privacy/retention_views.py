@@ -247,4 +247,6 @@ def task(task_id: str) -> Response | tuple[str, int]:
             return redirect(url_for("rectification.task", task_id=task_id))
     page = render_template("privacy/requests/task.html", task=item, form=form, kinds=rights.KIND_LABELS,
                            tasks=rights.TASK_LABELS)
+    rights.task_viewed(item, current_actor())
+    db.session.commit()
     return page, 422 if form.is_submitted() else 200

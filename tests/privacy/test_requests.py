@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from netwerk.auth import actor_for
 from netwerk.db import db
 from netwerk.models import Family, Involvement, Note, Notification, Person
-from privacy.audit import verify_chain
+from privacy.audit import blind, verify_chain
 from privacy.models import AuditEntry, RetentionStatistic
 from privacy.requests import (
     NewRequest,
@@ -135,6 +135,10 @@ def test_rectification_goes_to_the_owner_as_a_task(world, app):  # noqa: F811
     police = app.test_client()
     logged_in(police, world.officer)
     assert "Mijn school klopt niet" in html(police.get(link))
+    viewed = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "rights.rectification_task_viewed"))
+    entry = viewed.one()  # the person's own words shown to the owning organisation: audited, naming them
+    assert entry.actor_user_id == world.officer.id and entry.subject_ids == [blind("person", request.person_id)]
+    assert "Mijn school" not in str(entry.meta)
     assert post_form(police, link, {"uitkomst": "gecorrigeerd"}).status_code == 302
     again = post_form(police, link, {"uitkomst": "niet_nodig"})
     assert again.status_code == 422 and "al afgehandeld" in html(again)
