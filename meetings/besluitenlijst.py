@@ -21,9 +21,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 
-from meetings.models import DECISION_KINDS, AgendaItem, Attendance, Decision, Meeting, Section
+from meetings.models import DECISION_KINDS, ActionAtClose, AgendaItem, Attendance, Decision, Meeting, Section
 from meetings.policy import admitted_section_ids, manages
 from meetings.queries import ANONYMOUS, MEETING_PARTS, OPEN_STATES
 from netwerk import access
@@ -137,9 +137,9 @@ def build(meeting: Meeting, section_ids: set[uuid.UUID], viewer: Actor, *, revea
         plan, lines = (None, []) if hidden else actions.get(item.family_id, (None, []))
         if plan is not None and lines:
             allowed, entry.withheld = _readable(viewer, read_as, plan, purposes[item.section_id])
-            entry.actions = [ActionLine(owner, a.due, ACTION_STATES[a.status], a.status in OPEN_STATES
-                                        and a.due < meeting.date, new, a.what if a.id in allowed else None)
-                             for a, owner, new in lines]
+            entry.actions = [ActionLine(owner, due, ACTION_STATES[status], status in OPEN_STATES
+                                        and due < meeting.date, new, a.what if a.id in allowed else None)
+                             for a, owner, new, status, due in lines]
         minutes[item.section_id].append(entry)
     return Besluitenlijst(meeting, [SectionMinutes(s, minutes[s.id]) for s in sections])
 
@@ -161,29 +161,66 @@ def _decisions(item_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[list[str], li
     return found
 
 
-def _actions(meeting: Meeting, family_ids: list[uuid.UUID]
-             ) -> dict[uuid.UUID, tuple[Plan, list[tuple[PlanAction, str, bool]]]]:
-    """Per household: its running plan and the actions that stand after the meeting — those
-    still open, and those agreed or changed during it — with owner label and "new"."""
+Standing = tuple[PlanAction, str, bool, str, date]  # action, owner label, new, status, due
+
+
+def _actions(meeting: Meeting, family_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[Plan, list[Standing]]]:
+    """Per household: its running plan and the actions that stand after the meeting, with
+    owner label, "new" and their status and due date. For a meeting closed since the list
+    keeps them: as they stood at closing (:func:`keep_actions_at_close`); before that, or for
+    a meeting closed earlier, as they stand now."""
+    kept = {row.action_id: row for row in db.session.scalars(
+        select(ActionAtClose).where(ActionAtClose.meeting_id == meeting.id))}
+    if kept:
+        query = _owned(select(Plan, PlanAction, User.name, Organisation.name)).where(
+            Plan.family_id.in_(family_ids), PlanAction.id.in_(list(kept)))
+        rows = [(plan, action, owner, kept[action.id].new, kept[action.id].status, kept[action.id].due)
+                for plan, action, owner in _labelled(query)]
+    else:
+        rows = [(plan, action, owner, new, action.status, action.due)
+                for plan, action, owner, new in _standing_now(meeting, family_ids)]
+    found: dict[uuid.UUID, tuple[Plan, list[Standing]]] = {}
+    for plan, action, owner, new, status, due in sorted(rows, key=lambda r: (r[5], r[1].created_at)):
+        found.setdefault(plan.family_id, (plan, []))[1].append((action, owner, new, status, due))
+    return found
+
+
+def _owned(query: Select) -> Select:
+    return (query.join(PlanAction, PlanAction.plan_id == Plan.id)
+            .outerjoin(User, User.id == PlanAction.owner_user_id)
+            .outerjoin(Organisation, Organisation.id == User.organisation_id))
+
+
+def _labelled(query: Select) -> list[tuple[Plan, PlanAction, str]]:
+    # An informal owner (a grandmother at the kitchen table) is named in the plan only.
+    return [(plan, action, f"{user} ({org})" if user else "iemand uit het netwerk van het gezin")
+            for plan, action, user, org in db.session.execute(query)]
+
+
+def _standing_now(meeting: Meeting, family_ids: list[uuid.UUID]) -> list[tuple[Plan, PlanAction, str, bool]]:
+    """The actions that stand after the meeting — those still open, and those agreed or
+    changed during it — read as they are now."""
     since = meeting.live_since or meeting.closed_at
     touched = [PlanAction.status.in_(OPEN_STATES)]
     if since is not None:
         touched += [PlanAction.created_at >= since, PlanAction.updated_at >= since]
-    query = (select(Plan, PlanAction, User.name, Organisation.name)
-             .join(PlanAction, PlanAction.plan_id == Plan.id)
-             .outerjoin(User, User.id == PlanAction.owner_user_id)
-             .outerjoin(Organisation, Organisation.id == User.organisation_id)
-             .where(Plan.family_id.in_(family_ids), Plan.status != "afgesloten", or_(*touched))
-             .order_by(PlanAction.due, PlanAction.created_at))
+    query = _owned(select(Plan, PlanAction, User.name, Organisation.name)).where(
+        Plan.family_id.in_(family_ids), Plan.status != "afgesloten", or_(*touched))
     if meeting.closed_at is not None:
         query = query.where(PlanAction.created_at <= meeting.closed_at)
-    found: dict[uuid.UUID, tuple[Plan, list[tuple[PlanAction, str, bool]]]] = {}
-    for plan, action, user, org in db.session.execute(query):
-        # An informal owner (a grandmother at the kitchen table) is named in the plan only.
-        owner = f"{user} ({org})" if user else "iemand uit het netwerk van het gezin"
-        new = since is not None and action.created_at >= since
-        found.setdefault(plan.family_id, (plan, []))[1].append((action, owner, new))
-    return found
+    return [(plan, action, owner, since is not None and action.created_at >= since)
+            for plan, action, owner in _labelled(query)]
+
+
+def keep_actions_at_close(meeting: Meeting) -> int:
+    """Called when the meeting closes (in its transaction): remember how every action of
+    its households stood, so the besluitenlijst stays the record of this meeting."""
+    family_ids = list(set(db.session.scalars(select(AgendaItem.family_id).where(
+        AgendaItem.meeting_id == meeting.id))))
+    rows = _standing_now(meeting, family_ids) if family_ids else []
+    db.session.add_all(ActionAtClose(meeting_id=meeting.id, action_id=action.id, status=action.status,
+                                     due=action.due, new=new) for _, action, _, new in rows)
+    return len(rows)
 
 
 def _readable(viewer: Actor, read_as: User | None, plan: Plan, section_purpose: str

@@ -296,6 +296,22 @@ class Decision(UUIDPrimaryKey, db.Model):
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ActionAtClose(db.Model):
+    """An action as it stood when the meeting closed: the besluitenlijst is the record of
+    that meeting, so later progress does not rewrite it. Status and due date only ("that");
+    what the action says is read through the gate when the list is opened."""
+
+    __tablename__ = "meeting_action_at_close"
+
+    meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"), primary_key=True)
+    # Removed with the action (retention, erasure): the list then no longer names it.
+    action_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plan_action.id", ondelete="CASCADE"),
+                                                 primary_key=True, index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    due: Mapped[date] = mapped_column(Date)
+    new: Mapped[bool] = mapped_column(Boolean, default=False)  # agreed during the meeting
+
+
 class ProjectorLink(UUIDPrimaryKey, db.Model):
     """The beamer PC signs in with a meeting-scoped, short-lived secret link (no personal
     account on a shared PC); the chair can revoke it. Only the hash is stored."""

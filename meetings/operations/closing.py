@@ -4,6 +4,8 @@
   goes onto the overleg's next meeting that is not yet live or closed, in the same
   section, with the structured reason "doorgeschoven". A family already on that agenda
   gets the reason added. Safe to run twice: nothing is doubled.
+* **the actions as they stood** — kept for the besluitenlijst, which stays the record of
+  this meeting when the actions move on;
 * **the besluitenlijst mails** — after commit, one job (``meetings.jobs.send_besluitenlijst``)
   mails every participant of each organisation that attended a section a link to the
   besluitenlijst; the mail carries no content.
@@ -15,6 +17,7 @@ import uuid
 
 from sqlalchemy import select
 
+from meetings.besluitenlijst import keep_actions_at_close
 from meetings.models import AgendaItem, Meeting
 from meetings.operations.agenda import OPEN_ACTION_STATES, _new_item, audit_item, publish
 from netwerk.db import db, on_commit
@@ -72,6 +75,7 @@ def after_close(meeting: Meeting, by: User | None, actor: Actor) -> list[AgendaI
     """Called by ``live.close`` in its transaction: carry over, and mail the besluitenlijst
     links once the close is committed."""
     added = carry_over(meeting, by, actor)
+    keep_actions_at_close(meeting)
     on_commit(lambda meeting_id=str(meeting.id): _queue_mails(meeting_id))
     return added
 

@@ -13,14 +13,14 @@ from sqlalchemy import func, select
 
 from meetings import operations as ops
 from meetings.jobs import send_besluitenlijst
-from meetings.models import AgendaItem, Meeting, MeetingEvent
+from meetings.models import ActionAtClose, AgendaItem, Meeting, MeetingEvent
 from meetings.queries import ANONYMOUS
 from netwerk import jobqueue
 from netwerk import operations as core
 from netwerk.auth import actor_for
 from netwerk.db import db, utcnow
 from netwerk.models import Family, OutboxMail, User
-from netwerk.models.plans import Plan, PlanGoal
+from netwerk.models.plans import Plan, PlanAction, PlanGoal
 from netwerk.operations.common import OperationError
 from privacy.models import AuditEntry
 from tests.conftest import post_form
@@ -211,3 +211,20 @@ def test_an_anonymous_family_stays_anonymous_on_the_besluitenlijst(app, region):
         assert pseudonym not in page and c.texts["police"] not in page
         assert "Paula Politie (Politie Test)" not in page and "Er is informatie bij" not in page
     assert pseudonym in html(client_for(app, region.chair).get(url))  # the chair ran the meeting
+
+
+def test_the_besluitenlijst_keeps_the_actions_as_they_stood_at_closing(app, region):
+    """The list is the record of the meeting: progress after it closed (an action done, a
+    date moved, an action added) does not rewrite it; the action pages show the news."""
+    c = close_a_meeting(region)
+    kept = db.session.scalars(select(ActionAtClose).where(ActionAtClose.meeting_id == c.meeting.id)).all()
+    assert len(kept) == 3 and sum(k.new for k in kept) == 1  # two open before, one agreed during it
+    action = db.session.scalar(select(PlanAction).where(PlanAction.owner_user_id == region.officer.id))
+    core.update_action(action, status="gereed", progress="De afspraak bij de huisarts staat in de agenda.",
+                       failure_reason=None, due=TODAY + timedelta(days=30), expected_version=action.version,
+                       actor=actor_for(region.officer), today=TODAY)
+    db.session.commit()
+    page = html(client_for(app, region.officer).get(f"/vergaderingen/{c.meeting.id}/besluitenlijst"))
+    assert c.texts["police"] in page and "Open" in page and "Gereed" not in page
+    assert (TODAY + timedelta(days=14)).strftime("%d-%m-%Y") in page
+    assert (TODAY + timedelta(days=30)).strftime("%d-%m-%Y") not in page
