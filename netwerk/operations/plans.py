@@ -414,10 +414,12 @@ def _re_created(plan: Plan, new: PlanAction) -> uuid.UUID | None:
 
 def _judge_completion(action: PlanAction, note: str | None) -> None:
     """Keep ``criterion_met`` in step with the status: judged from the completion note when
-    the action becomes (or, with a newer note, stays) "gereed"; cleared when it leaves it."""
+    the action becomes "gereed", cleared when it leaves it. A later note on a "gereed"
+    action may still say what was reached (false becomes true), but a follow-up remark
+    ("moeder bedankt voor de hulp") never turns a reached criterion back into open work."""
     if action.status != "gereed":
         action.criterion_met = None
-    elif note is not None:
+    elif note is not None and action.criterion_met is not True:
         action.criterion_met = smart.criterion_met(note, action.done_when, region_words())
 
 
@@ -564,7 +566,9 @@ def edit_action(action: PlanAction, *, goal_id: uuid.UUID | None, what: str, don
         action.accepted_at = utcnow() if accepted else None
     if moved:
         action.due_changes = (action.due_changes or 0) + 1
-    if action.continues_action_id is None:  # reworded into the failed action's text: the same line
+    if action.continues_action_id is None or "goal_id" in changes or owner_changed:
+        # Reworded into a failed action's text, or moved to another goal or owner: which
+        # earlier action it does again is judged anew (a line never crosses owners).
         action.continues_action_id = _re_created(plan, action)
     action.updated_at = utcnow()
     _history(plan, "action.edited", changes, actor, action)

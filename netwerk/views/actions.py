@@ -21,7 +21,7 @@ from netwerk.db import db, utcnow
 from netwerk.forms import ActionAcceptForm, ActionProgressForm
 from netwerk.models.plans import ACTION_STATES, FAILURE_REASONS, PlanAction
 from netwerk.operations.common import OperationError
-from netwerk.operations.plans import StaleVersion, accept_action, update_action
+from netwerk.operations.plans import StaleVersion, accept_action, may_accept, update_action
 from netwerk.web import Page, load_or_404, permission_required, work_actor
 
 bp = Blueprint("actions", __name__)
@@ -110,7 +110,10 @@ def update(action_id: str) -> Page | Response:
         return _refused(back, 422)
     db.session.commit()
     flash("Actie bijgewerkt.", "success")
-    if action.criterion_met is False:  # judged from the note just written: say so, do not refuse
+    # Judged from the note just written: said, not refused, and only to the owner's own
+    # organisation, whose criterion it is. Anyone else updating the action (a coordinator
+    # the gate does not show its text) could otherwise test words against a hidden criterion.
+    if action.criterion_met is False and may_accept(action, current_user):
         flash("Uw notitie noemt niet wat er volgens “klaar als” bereikt moest zijn. De actie staat op "
               "gereed, maar telt voor de opschaling nog als open. Beschrijf in een nieuwe notitie wat er "
               "is bereikt.", "warning")

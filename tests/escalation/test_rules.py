@@ -21,8 +21,11 @@ from netwerk.models import Match
 from netwerk.models.plans import PlanAction
 from netwerk.operations import plans as plan_ops
 from privacy.encryption import Keyring
+from tests.conftest import post_form
 from tests.escalation.conftest import TODAY, World, at
 from tests.escalation.rules_fixtures import attend, fires_from, meeting, on_agenda, proposals, push, scan_on
+from tests.escalation.test_views import client_for
+from tests.helpers import html
 from tests.netwerk.test_plans import DONE_WHEN, WHAT
 
 D0 = date(2026, 3, 2)  # a Monday
@@ -273,14 +276,48 @@ def test_a_new_action_records_which_earlier_action_of_its_goal_and_owner_it_does
     assert after_success.continues_action_id == w.action.id
 
 
-def test_the_completion_flag_follows_the_status_and_the_newest_note(world: World) -> None:
+def test_the_completion_flag_follows_the_status_and_a_better_note(world: World) -> None:
     w, action = world, world.action
     _done(w, action, "gedaan")
     assert action.criterion_met is False
     _done(w, action, "Er staat een datum voor de afspraak bij de huisarts in de agenda")  # a better note
     assert action.criterion_met is True
+    _done(w, action, "Moeder bedankt voor de hulp.")  # a follow-up remark does not reopen the work
+    assert action.criterion_met is True
     _done(w, action, "Toch nog niet rond", status="bezig")
     assert action.criterion_met is None
+
+
+def test_a_new_owner_or_goal_judges_the_re_creation_anew(world: World) -> None:
+    w = world
+    again = _add(w, WHAT.replace("belt", "belt zelf"))
+    assert again.continues_action_id == w.action.id
+    plan_ops.edit_action(again, goal_id=again.goal_id, what=again.what, done_when=again.done_when,
+                         owner_user=w.coordinator, owner_member=None, due=again.due, expected_version=again.version,
+                         actor=actor_for(w.coordinator), today=TODAY)
+    db.session.commit()
+    assert again.continues_action_id is None  # another owner: not the police's line of work
+
+
+def test_only_the_owners_organisation_is_told_that_a_note_misses_the_criterion(app, world: World) -> None:
+    """The coordinator may update the police's action without the gate showing them its
+    text; a warning per note would let them test words against the hidden criterion."""
+    w = world
+    warning = "telt voor de opschaling nog als open"
+    coordinator = client_for(app, w.coordinator)
+    assert DONE_WHEN not in html(coordinator.get("/mijn-acties"))  # the gate withholds it here
+
+    def post(client, note: str) -> str:
+        db.session.expire_all()
+        action = db.session.get(PlanAction, w.action.id)
+        return html(post_form(client, f"/acties/{action.id}", {"version": str(action.version), "status": "gereed",
+                                                                "progress": note, "failure_reason": ""},
+                              token_from="/mijn-acties", follow_redirects=True))
+
+    page = post(coordinator, "Notitie: fiets.")
+    assert "Actie bijgewerkt" in page and warning not in page
+    assert db.session.get(PlanAction, w.action.id).criterion_met is False  # judged all the same
+    assert warning in post(client_for(app, w.officer), "Notitie: fiets.")
 
 
 def test_the_scan_links_lines_and_judges_completion_without_decrypting_anything(world: World, monkeypatch) -> None:
