@@ -166,16 +166,15 @@ Standing = tuple[PlanAction, str, bool, str, date]  # action, owner label, new, 
 
 def _actions(meeting: Meeting, family_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[Plan, list[Standing]]]:
     """Per household: its running plan and the actions that stand after the meeting, with
-    owner label, "new" and their status and due date. For a meeting closed since the list
-    keeps them: as they stood at closing (:func:`keep_actions_at_close`); before that, or for
-    a meeting closed earlier, as they stand now."""
-    kept = {row.action_id: row for row in db.session.scalars(
-        select(ActionAtClose).where(ActionAtClose.meeting_id == meeting.id))}
-    if kept:
-        query = _owned(select(Plan, PlanAction, User.name, Organisation.name)).where(
-            Plan.family_id.in_(family_ids), PlanAction.id.in_(list(kept)))
-        rows = [(plan, action, owner, kept[action.id].new, kept[action.id].status, kept[action.id].due)
-                for plan, action, owner in _labelled(query)]
+    owner label, "new" and their status and due date. For a meeting whose actions were kept
+    at closing (:func:`keep_actions_at_close`): as they stood then; for one closed before
+    that was done: as they stand now."""
+    if meeting.actions_kept:
+        query = (select(Plan, PlanAction, ActionAtClose).join(PlanAction, PlanAction.plan_id == Plan.id)
+                 .join(ActionAtClose, ActionAtClose.action_id == PlanAction.id)
+                 .where(ActionAtClose.meeting_id == meeting.id, Plan.family_id.in_(family_ids)))
+        rows = [(plan, action, kept.owner, kept.new, kept.status, kept.due)
+                for plan, action, kept in db.session.execute(query)]
     else:
         rows = [(plan, action, owner, new, action.status, action.due)
                 for plan, action, owner, new in _standing_now(meeting, family_ids)]
@@ -214,12 +213,15 @@ def _standing_now(meeting: Meeting, family_ids: list[uuid.UUID]) -> list[tuple[P
 
 def keep_actions_at_close(meeting: Meeting) -> int:
     """Called when the meeting closes (in its transaction): remember how every action of
-    its households stood, so the besluitenlijst stays the record of this meeting."""
-    family_ids = list(set(db.session.scalars(select(AgendaItem.family_id).where(
-        AgendaItem.meeting_id == meeting.id))))
-    rows = _standing_now(meeting, family_ids) if family_ids else []
-    db.session.add_all(ActionAtClose(meeting_id=meeting.id, action_id=action.id, status=action.status,
-                                     due=action.due, new=new) for _, action, _, new in rows)
+    its households stood, per agenda item, so the besluitenlijst stays the record of this
+    meeting."""
+    items = {i.family_id: i.id for i in db.session.scalars(select(AgendaItem).where(
+        AgendaItem.meeting_id == meeting.id))}
+    rows = _standing_now(meeting, list(items)) if items else []
+    db.session.add_all(ActionAtClose(agenda_item_id=items[plan.family_id], action_id=action.id,
+                                     meeting_id=meeting.id, status=action.status, due=action.due,
+                                     owner=owner[:300], new=new) for plan, action, owner, new in rows)
+    meeting.actions_kept = True
     return len(rows)
 
 

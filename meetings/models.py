@@ -169,6 +169,9 @@ class Meeting(UUIDPrimaryKey, db.Model):
     live_since: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     blanked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set at closing once the actions as they stood are kept (``ActionAtClose``): the
+    # besluitenlijst then reads those, even when none stood or retention removed them.
+    actions_kept: Mapped[bool] = mapped_column(Boolean, default=False)
 
     overleg: Mapped[Overleg] = relationship()
 
@@ -298,17 +301,21 @@ class Decision(UUIDPrimaryKey, db.Model):
 
 class ActionAtClose(db.Model):
     """An action as it stood when the meeting closed: the besluitenlijst is the record of
-    that meeting, so later progress does not rewrite it. Status and due date only ("that");
-    what the action says is read through the gate when the list is opened."""
+    that meeting, so later progress or a new owner does not rewrite it. Status, due date
+    and the owner as named on the list ("that"); what the action says is read through the
+    gate when the list is opened. Removed with the agenda item (retention: the household
+    was discussed here) or with the action."""
 
     __tablename__ = "meeting_action_at_close"
 
-    meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"), primary_key=True)
-    # Removed with the action (retention, erasure): the list then no longer names it.
+    agenda_item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agenda_item.id", ondelete="CASCADE"),
+                                                      primary_key=True)
     action_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plan_action.id", ondelete="CASCADE"),
                                                  primary_key=True, index=True)
+    meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16))
     due: Mapped[date] = mapped_column(Date)
+    owner: Mapped[str] = mapped_column(String(300))  # "name (organisation)", or the informal owner's label
     new: Mapped[bool] = mapped_column(Boolean, default=False)  # agreed during the meeting
 
 

@@ -21,6 +21,7 @@ from netwerk.auth import actor_for
 from netwerk.db import db, utcnow
 from netwerk.models import Family, OutboxMail, User
 from netwerk.models.plans import Plan, PlanAction, PlanGoal
+from netwerk.operations import plans as plan_ops
 from netwerk.operations.common import OperationError
 from privacy.models import AuditEntry
 from tests.conftest import post_form
@@ -224,7 +225,16 @@ def test_the_besluitenlijst_keeps_the_actions_as_they_stood_at_closing(app, regi
                        failure_reason=None, due=TODAY + timedelta(days=30), expected_version=action.version,
                        actor=actor_for(region.officer), today=TODAY)
     db.session.commit()
+    school_action = db.session.scalar(select(PlanAction).where(PlanAction.owner_user_id == region.teacher.id)
+                                      .order_by(PlanAction.created_at).limit(1))
+    plan_ops.edit_action(school_action, goal_id=school_action.goal_id, what=school_action.what,
+                     done_when=school_action.done_when, owner_user=region.youth_worker, owner_member=None,
+                     due=school_action.due, expected_version=school_action.version,
+                     actor=actor_for(region.youth_worker), today=TODAY)
+    db.session.commit()
     page = html(client_for(app, region.officer).get(f"/vergaderingen/{c.meeting.id}/besluitenlijst"))
     assert c.texts["police"] in page and "Open" in page and "Gereed" not in page
     assert (TODAY + timedelta(days=14)).strftime("%d-%m-%Y") in page
     assert (TODAY + timedelta(days=30)).strftime("%d-%m-%Y") not in page
+    chair_page = html(client_for(app, region.chair).get(f"/vergaderingen/{c.meeting.id}/besluitenlijst"))
+    assert chair_page.count("Lotte Leraar (School Test)") == 2  # both school actions, as named at closing
