@@ -99,35 +99,72 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        guard = _ForeignKeyGuard(connection) if sqlite else None
+        run_args = dict(conf_args)  # the app keeps conf_args across runs: this run's callback stays here
+        if guard is not None:
+            run_args["on_version_apply"] = [*run_args.get("on_version_apply", []), guard.after_migration]
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
-            **conf_args
+            **run_args
         )
 
-        sqlite = connection.dialect.name == "sqlite"
-        if sqlite:
-            # SQLite alters a table by copying it and dropping the old one; with foreign
-            # keys enforced, that drop would cascade into (or be refused by) the rows that
-            # refer to the table. SQLite's own procedure: enforcement off for the change
-            # (outside a transaction, where the pragma takes effect), then check the result.
-            _sqlite_foreign_keys(connection, "OFF")
+        if guard is not None:
+            guard.start()
+        ok = False
         try:
             with context.begin_transaction():
                 context.run_migrations()
-            if sqlite:
-                # Each SQLite migration commits on its own (no transactional DDL), so this
-                # cannot undo one; it stops the run loudly instead of leaving it unnoticed.
-                broken = connection.connection.driver_connection.execute("PRAGMA foreign_key_check").fetchall()
-                if broken:
-                    raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+            ok = True
         finally:
-            if sqlite:
-                _sqlite_foreign_keys(connection, "ON")
+            if guard is not None:
+                guard.stop(ok)
 
 
-def _sqlite_foreign_keys(connection, state):
-    connection.connection.driver_connection.execute(f"PRAGMA foreign_keys={state}")
+class _ForeignKeyGuard:
+    """SQLite alters a table by copying it and dropping the old one; with foreign keys
+    enforced, that drop would cascade into (or be refused by) the rows that refer to the
+    table. SQLite's own procedure: enforcement off for the change (outside a transaction,
+    where the pragma takes effect), then check. Here the check runs at the end of each
+    migration, inside its transaction, so a migration that breaks a reference is rolled
+    back; only violations the run adds count (an old orphan row must not stop every later
+    upgrade), and when nothing is pending nothing is scanned."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.before = None
+
+    def _run(self, sql):
+        return self.connection.connection.driver_connection.execute(sql).fetchall()
+
+    def start(self):
+        self._run("PRAGMA foreign_keys=OFF")
+        from alembic.script import ScriptDirectory
+
+        heads = set(ScriptDirectory.from_config(config).get_heads())
+        # Read on the driver's connection: a query through SQLAlchemy's would open a
+        # transaction, inside which the pragmas do nothing.
+        try:
+            current = {row[0] for row in self._run("SELECT version_num FROM alembic_version")}
+        except Exception:  # noqa: BLE001 - a new database has no version table yet
+            current = set()
+        if current != heads:  # something to upgrade
+            self.before = set(self._run("PRAGMA foreign_key_check"))
+
+    def after_migration(self, ctx, step, heads, run_args):
+        if self.before is None or not step.is_upgrade:
+            return
+        added = set(self._run("PRAGMA foreign_key_check")) - self.before
+        if added:
+            raise RuntimeError(f"migration {step.up_revision_id} breaks foreign keys: {sorted(added)[:5]}")
+
+    def stop(self, ok):
+        # Alembic's own reads may have left a transaction open, inside which the pragma
+        # would do nothing (and the pooled connection would keep enforcement off).
+        if self.connection.in_transaction():
+            self.connection.commit() if ok else self.connection.rollback()
+        self._run("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

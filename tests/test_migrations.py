@@ -75,3 +75,29 @@ def test_a_migration_that_rebuilds_a_referenced_table_keeps_every_row_on_sqlite(
         assert db.session.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
         db.session.remove()
         db.engine.dispose()
+
+
+def test_an_old_orphan_row_does_not_stop_later_upgrades_on_sqlite(tmp_path):
+    """The foreign-key check counts only what a migration adds: a database that already
+    holds a broken reference (written with enforcement off, long ago) still upgrades, and
+    enforcement is back on afterwards."""
+    app = make_app(tmp_path, f"sqlite:///{tmp_path / 'o.sqlite3'}")
+    with app.app_context():
+        upgrade(revision="0017_action_judgments")
+        raw = db.engine.raw_connection()
+        try:
+            raw.driver_connection.execute("PRAGMA foreign_keys=OFF")
+            raw.driver_connection.execute(
+                "INSERT INTO notification (id, user_id, kind, link, created_at) "
+                "VALUES ('0123456789abcdef0123456789abcdef', 'fedcba9876543210fedcba9876543210', 'x', '/', "
+                "'2026-01-01 00:00:00')")
+            raw.driver_connection.execute("PRAGMA foreign_keys=ON")
+        finally:
+            raw.close()
+        upgrade()  # 0018 applies although the orphan is there
+        upgrade()  # and a run with nothing to do scans nothing and succeeds
+        assert db.session.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == \
+            "0018_actions_at_close"
+        assert db.session.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+        db.session.remove()
+        db.engine.dispose()
