@@ -147,7 +147,7 @@ class _ForeignKeyGuard:
         # transaction, inside which the pragmas do nothing.
         try:
             current = {row[0] for row in self._run("SELECT version_num FROM alembic_version")}
-        except Exception:  # noqa: BLE001 - a new database has no version table yet
+        except Exception:
             current = set()
         if current != heads:  # something to upgrade
             self.before = set(self._run("PRAGMA foreign_key_check"))

@@ -10,9 +10,8 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, select, text
 
 from escalation.scan import scan
-from netwerk.models.plans import PlanAction
-
 from netwerk.db import db
+from netwerk.models.plans import PlanAction
 from tests.conftest import make_app
 
 
@@ -47,7 +46,7 @@ def test_migrations_match_models_on_sqlite(tmp_path):
 
 
 def _rows(tables: list[str]) -> dict[str, int]:
-    return {t: db.session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}  # noqa: S608
+    return {t: db.session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}
 
 
 def test_a_migration_that_rebuilds_a_referenced_table_keeps_every_row_on_sqlite(tmp_path):
