@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -42,7 +43,8 @@ class Lookup:
     never decides on facts read before its own change. :meth:`preload` reads what a list
     of escalations will need in a fixed number of statements."""
 
-    def __init__(self) -> None:
+    def __init__(self, on: date | None = None) -> None:
+        self.on = on  # the day whose covenant parties count (default: today in the Netherlands)
         self._chairs: dict[uuid.UUID, set[uuid.UUID]] = {}  # user -> overleggen they chair
         self._coordinators: dict[uuid.UUID, uuid.UUID | None] = {}
         self._levels: dict[tuple[uuid.UUID, int], LadderLevel | None] = {}
@@ -108,7 +110,7 @@ class Lookup:
 
     def parties(self) -> set[uuid.UUID]:
         if self._parties is None:
-            self._parties = parties_in_force(local_day())
+            self._parties = parties_in_force(self.on or local_day())
         return self._parties
 
     def with_role(self, role: str, organisation_ids: Iterable[uuid.UUID | None]) -> list[User]:

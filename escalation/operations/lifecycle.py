@@ -45,8 +45,8 @@ from escalation.operations.common import (
     _step,
     _text,
 )
+from escalation.policy import Lookup, addressees_at, coordinator_id, is_chair
 from escalation.policy import addressees as _addressees
-from escalation.policy import addressees_at, coordinator_id, is_chair
 from netwerk.db import db, utcnow
 from netwerk.models import Family, Organisation, User
 from netwerk.models.plans import Plan, PlanAction
@@ -149,7 +149,8 @@ def raise_escalation(esc: Escalation, *, by: User, reason_category: str, ask: st
         if stuck_organisation_id not in parties_in_force(local_day(now)):
             raise EscalationRefused(NOT_A_PARTY, field="stuck_organisation_id")
         esc.stuck_organisation_id = stuck_organisation_id
-    if not addressees_at(esc, start):
+    reached = addressees_at(esc, start, Lookup(on=local_day(now)))
+    if not reached:
         raise EscalationRefused("Op dit niveau is niemand om de escalatie aan te richten; kies de partner die "
                                 "vastzit of een ander niveau, of pas de ladder aan.", field="level")
     _claim(esc, version)
@@ -159,7 +160,7 @@ def raise_escalation(esc: Escalation, *, by: User, reason_category: str, ask: st
     _step(esc, "opgeschaald", by, now, from_level=None, to_level=start)
     _audit("escalation.raised", esc, _actor(by, _role_for(by, esc)), "escalation raised",
            {"reason": reason_category, "deadline": esc.deadline.isoformat()})
-    _notify(esc, "escalation_raised", addressees_at(esc, start), by)
+    _notify(esc, "escalation_raised", reached, by)
     return esc
 
 

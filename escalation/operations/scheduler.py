@@ -23,7 +23,7 @@ from escalation.operations.common import (
     _step,
     local_day,
 )
-from escalation.policy import addressees_at
+from escalation.policy import Lookup, addressees_at
 from netwerk.db import db, utcnow
 
 
@@ -69,4 +69,4 @@ def _level_up(esc: Escalation, now: datetime, today: date) -> None:
     _step(esc, "niveau_omhoog", None, now, from_level=before, to_level=esc.level)
     _audit("escalation.level_up", esc, _actor(None), "escalation moved up a level (deadline passed)",
            {"from_level": before, "deadline": esc.deadline.isoformat()})
-    _notify(esc, "escalation_level_up", [*addressees_at(esc, esc.level), *_raisers(esc)], None)
+    _notify(esc, "escalation_level_up", [*addressees_at(esc, esc.level, Lookup(on=today)), *_raisers(esc)], None)

@@ -71,7 +71,9 @@ def world(app) -> World:
     cjg, police = make_org("CJG Esc", "cjg"), make_org("Politie Esc", "politie", "veiligheid")
     vh = make_org("Veiligheidshuis Esc", "veiligheidshuis", "veiligheid")
     town = make_org("Gemeente Esc", "gemeente", "bestuur")
-    make_covenant(cjg, police, vh, town)
+    # In force from well before the dates the tests travel to (deadlines around April 2026 and
+    # later): who is reached is judged on the day of each step.
+    make_covenant(cjg, police, vh, town, valid_from=date(2025, 1, 1), joined_on=date(2025, 1, 1))
     chair = make_user("voorzitter", org=vh, name="Vera Voorzitter")
     secretary = make_user("secretaris", org=vh, name="Sem Secretaris")
     coordinator, officer = make_user(org=cjg, name="Cor Coördinator"), make_user(org=police, name="Paula Politie")
