@@ -184,7 +184,7 @@ class Subscribers:
     def first_after(self, previous: int) -> list[tuple[int, float] | None]:
         out: list[tuple[int, float] | None] = []
         for stream in self.streams:
-            newer = [(i, t) for i, t in stream.arrivals.items() if i > previous]
+            newer = [(i, t) for i, t in stream.arrivals.copy().items() if i > previous]  # copy: the reader thread adds
             out.append(min(newer) if newer else None)
         return out
 
