@@ -10,17 +10,20 @@ the next wake-up, heartbeat or reconnect reads the log again.
 
 Two brokers with one interface:
 
-* :class:`LocalBroker` (no ``REDIS_URL``): a ``threading.Condition`` per meeting in this
-  process. Waiters sleep on the condition (no polling).
+* :class:`LocalBroker` (no ``REDIS_URL``): in this process. Each waiter sleeps on a lock of
+  its own that a notification opens (no polling, and no shared lock for the woken threads
+  to queue on).
 * :class:`RedisBroker` (``REDIS_URL``): :func:`notify` publishes the meeting id on one
   Redis channel; one daemon subscriber thread per process (started lazily, restarted after
   a fork, reconnecting with bounded back-off) wakes the local waiters. Several gunicorn
   processes fan out through Redis. Only meeting ids travel through Redis.
 
 Waiting uses a per-meeting notification counter rather than an event id, because a
-notification names only the meeting: a stream reads :meth:`Broker.counter` *before* it
-reads the log and then waits for the counter to pass that value, so a notification that
-arrives between reading the log and going to sleep is never missed.
+notification names only the meeting: the reader of the log reads :meth:`Broker.counter`
+*before* it reads the log and then waits for the counter to pass that value, so a
+notification that arrives between reading the log and going to sleep is never missed. (In a
+process, one stream per meeting waits here and reads the log for all of the meeting's
+streams: ``LogTail`` in ``meetings.views.stream``.)
 """
 
 from __future__ import annotations
@@ -48,46 +51,63 @@ _MAKE_LOCK = threading.Lock()
 
 class Broker(abc.ABC):
     """Per-meeting notification counters in this process, and waiting on them; the
-    subclasses decide how a notification reaches them (in process, or through Redis)."""
+    subclasses decide how a notification reaches them (in process, or through Redis).
+
+    Each waiter sleeps on a lock of its own (a "gate", held until it is woken), registered
+    under the meeting; :meth:`wake` bumps the counter and opens every registered gate. So a
+    woken waiter runs on at once, with no shared lock to take again (after
+    ``Condition.notify_all`` every woken thread re-acquires the one condition lock, in turn).
+    The streams of a meeting do not all wait here: per process, one of them does, on behalf
+    of the others (``LogTail`` in ``meetings.views.stream``).
+    """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._conditions: dict[str, threading.Condition] = {}
+        self._lock = threading.Lock()  # guards the two dicts; held only for a few operations
         self._counters: dict[str, int] = {}
-
-    def _condition(self, key: str) -> threading.Condition:
-        with self._lock:
-            cond = self._conditions.get(key)
-            if cond is None:
-                cond = self._conditions[key] = threading.Condition()
-                self._counters.setdefault(key, 0)
-            return cond
+        self._gates: dict[str, set[threading.Lock]] = {}  # per meeting: the closed gates of its waiters
 
     def counter(self, meeting_id: uuid.UUID | str) -> int:
         """The meeting's notification count so far: read it *before* reading the log."""
-        key = str(meeting_id)
-        with self._condition(key):
-            return self._counters[key]
+        with self._lock:
+            return self._counters.get(str(meeting_id), 0)
 
     def wait(self, meeting_id: uuid.UUID | str, after: int, timeout: float) -> bool:
-        """Block until the meeting is notified past ``after`` (True) or ``timeout`` passes."""
+        """Block until the meeting is notified past ``after`` (True) or ``timeout`` passes.
+
+        Returns at once when the count has passed ``after`` already: a notification that
+        came between reading the counter and calling this is not lost."""
         key = str(meeting_id)
-        cond = self._condition(key)
-        with cond:
-            return cond.wait_for(lambda: self._counters[key] > after, timeout)
+        gate = threading.Lock()
+        gate.acquire()  # closed: wake() opens it
+        with self._lock:
+            if self._counters.get(key, 0) > after:
+                return True
+            if timeout <= 0:
+                return False
+            self._gates.setdefault(key, set()).add(gate)
+        if gate.acquire(timeout=min(timeout, threading.TIMEOUT_MAX)):
+            return True  # opened by wake(), which also took it off the meeting's set
+        with self._lock:  # timed out: take the gate off, unless a wake() just opened it
+            gates = self._gates.get(key)
+            if gates is not None:
+                gates.discard(gate)
+                if not gates:
+                    del self._gates[key]
+            return self._counters.get(key, 0) > after
 
     def wake(self, meeting_id: uuid.UUID | str) -> None:
         """Tell this process's waiters on the meeting that its log grew."""
         key = str(meeting_id)
-        cond = self._condition(key)
-        with cond:
-            self._counters[key] += 1
-            cond.notify_all()
+        with self._lock:
+            self._counters[key] = self._counters.get(key, 0) + 1
+            gates = self._gates.pop(key, ())
+        for gate in gates:  # each gate is in one set once, so it is opened once
+            gate.release()
 
     def wake_all(self) -> None:
         """Wake every waiter (after a gap in Redis delivery: anything may have changed)."""
         with self._lock:
-            keys = list(self._conditions)
+            keys = list(self._counters.keys() | self._gates.keys())
         for key in keys:
             self.wake(key)
 

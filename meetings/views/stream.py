@@ -17,6 +17,11 @@ number beyond the log's end (a database restored from an older backup, a reset d
 starts from the end, announced with an ``herladen`` message so the screen fetches its
 whole view again: the client's idea of the log is not this log's.
 
+In a process, the streams of one meeting share one reading of its log and one wait for
+the broker (:class:`LogTail`): a notification wakes one of them, which reads the new rows
+once; the others wake when the rows are there and take their messages from memory, each
+message rendered once.
+
 A stream holds no database transaction while it waits (it ends the transaction after each
 read), sends a heartbeat comment every ``MEETING_STREAM_HEARTBEAT_SECONDS`` (default 15)
 to keep proxies from closing it, re-checks at each heartbeat that the login session is
@@ -32,6 +37,7 @@ login session's idle time (the re-fetches it causes do).
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import threading
@@ -97,51 +103,141 @@ def _message(event_id: int | None, kind: str, item: uuid.UUID | None, section: u
 
 
 Row = tuple[int, str, uuid.UUID | None, uuid.UUID | None]  # id, kind, item, section
+Entry = tuple[uuid.UUID | None, str]  # an event's section and its message (the same for every subscriber)
 TAIL_ROWS = 1000  # per meeting and process: a stream further behind reads the database itself
 
 
+def _entries(rows: list[Row]) -> list[Entry]:
+    return [(r[3], _message(*r)) for r in rows]
+
+
+@dataclass(frozen=True)
+class Held:
+    """The rows a :class:`LogTail` holds at one moment; never changed, only replaced, so a
+    stream reads it without a lock. ``ids`` ascend; ``entries`` match them one for one."""
+
+    floor: int  # complete above this: every row of the meeting in (floor, top] is held
+    ids: list[int]
+    entries: list[Entry]
+
+    @property
+    def top(self) -> int:
+        return self.ids[-1] if self.ids else self.floor
+
+
 class LogTail:
-    """The recent end of one meeting's log, shared by this process's streams of it.
+    """The recent end of one meeting's log, shared by this process's streams of it, and
+    their waiting for it to grow.
 
     Without it, one notification makes every stream query the database at once (200
-    streams: 200 queries queueing for a pool of 15 connections). With it, the first stream
-    to wake reads the new rows once and the others take them from here. It holds what the
-    stream sends anyway (ids and kinds, never content) and is complete for ids above
-    ``floor``: every row of the meeting in (floor, top] is in ``rows``.
+    streams: 200 queries queueing for a pool of 15 connections). With it, one stream reads
+    the new rows once and the others take them from here. It holds what the stream sends
+    anyway (ids and kinds, never content), each row's message rendered once: it names ids
+    only, so it is the same text for every subscriber, and each stream picks the messages
+    of the sections it is admitted to.
+
+    Waiting: of the streams waiting for the tail to grow, exactly one *leads*: it waits on
+    the broker, and when notified reads the new rows and publishes them, which opens the
+    gate (a lock of its own) each other stream sleeps on. So a notification wakes one
+    thread, which reads the database without 199 others competing for the interpreter, and
+    the rest wake to rows that are ready (no shared lock to queue on). A leader that stops
+    waiting without new rows (its own timeout) hands the lead to one waiting stream. The
+    leader waits for the broker's count past :attr:`counter`, read before the rows were, so
+    no notification falls in between.
     """
 
-    def __init__(self, meeting_id: uuid.UUID) -> None:
-        self.meeting_id = meeting_id
-        self.lock = threading.Lock()
-        self.rows: list[Row] = []
-        self.floor: int | None = None
-        self.top = 0
-        self.counter = -1  # the broker's count this tail is fresh for
+    def __init__(self, meeting_id: uuid.UUID, broker: events.Broker) -> None:
+        self.meeting_id, self.broker = meeting_id, broker
+        self.lock = threading.Lock()  # one database read at a time
+        self._mutex = threading.Lock()  # guards what follows; never held while reading or waiting
+        self.held: Held | None = None
+        self.counter = -1  # the broker's count the held rows are fresh for
         self.read_at = 0.0
+        self._leading = False
+        self._gates: dict[threading.Lock, None] = {}  # the waiting streams' closed gates, oldest first
+        self._handed: threading.Lock | None = None  # the gate of the waiter the lead was handed to
 
-    def after(self, scanned: int, seen: int, max_age: float) -> list[Row] | None:
-        """Rows after ``scanned`` as of notification ``seen``; None if not held here.
+    def current(self, max_age: float) -> Held:
+        """The held rows, read again if older than ``max_age`` (the heartbeat): a
+        notification lost on the way (Redis down for a moment) then costs a heartbeat or
+        two, never an event."""
+        held = self.held
+        if held is None or time.monotonic() - self.read_at > max_age:
+            held = self._refresh(lambda: self.held is None or time.monotonic() - self.read_at > max_age)
+        return held
 
-        Also re-read when older than ``max_age`` (the heartbeat): a notification lost on
-        the way (Redis down for a moment) then costs one heartbeat, never an event."""
+    def wait(self, held: Held, timeout: float) -> None:
+        """Return once rows newer than ``held`` are published, or after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        gate = threading.Lock()
+        gate.acquire()  # closed: a publication (or a hand-over of the lead) opens it
+        with self._mutex:
+            if self.held is not held:
+                return
+            lead = not self._leading
+            if lead:
+                self._leading = True
+            else:
+                self._gates[gate] = None
+        if not lead:
+            opened = gate.acquire(timeout=min(max(0.0, timeout), threading.TIMEOUT_MAX))
+            if opened and self._handed is not gate:
+                return  # new rows (a gate is handed the lead before it is opened, so this read is safe)
+            with self._mutex:
+                if self._handed is gate:
+                    self._handed, lead = None, True
+                else:
+                    self._gates.pop(gate, None)  # timed out (or opened just now by new rows)
+            if not lead:
+                return
+        self._lead(held, deadline)
+
+    def _lead(self, held: Held, deadline: float) -> None:
+        try:
+            with self._mutex:
+                current, count = self.held, self.counter
+            if current is held and self.broker.wait(self.meeting_id, count, max(0.0, deadline - time.monotonic())):
+                self._refresh(lambda: self.counter <= count)  # unless another stream read a newer count already
+        finally:
+            with self._mutex:
+                handed = None
+                if self._gates:  # publishing new rows opened them all; else one takes the lead over
+                    handed = self._handed = next(iter(self._gates))
+                    del self._gates[handed]
+                else:
+                    self._leading = False
+            if handed is not None:
+                handed.release()
+
+    def _refresh(self, stale: Callable[[], bool]) -> Held:
+        """Read the new rows and publish them, unless ``stale()`` says another stream just did."""
         with self.lock:
-            if self.floor is None:
-                self.floor = self.top = _meeting_end(self.meeting_id)
-            if scanned < self.floor:
-                return None
-            if self.counter < seen or time.monotonic() - self.read_at > max_age:
-                self.read_at = time.monotonic()
-                self._refresh()
-                self.counter = max(self.counter, seen)
-            return [r for r in self.rows if r[0] > scanned]
+            held = self.held
+            if held is not None and not stale():
+                return held
+            seen = self.broker.counter(self.meeting_id)  # before reading: no notification falls in between
+            read_at = time.monotonic()
+            new = self._read(held)
+            with self._mutex:
+                self.held, self.counter, self.read_at = new, max(self.counter, seen), read_at
+                opened: list[threading.Lock] = []
+                if new is not held:
+                    opened, self._gates = list(self._gates), {}
+            for gate in opened:
+                gate.release()
+            return new
 
-    def _refresh(self) -> None:
-        self.rows += _rows(self.meeting_id, self.top, limit=None)
-        if self.rows:
-            self.top = self.rows[-1][0]
-        if len(self.rows) > TAIL_ROWS:
-            dropped, self.rows = self.rows[:-TAIL_ROWS], self.rows[-TAIL_ROWS:]
-            self.floor = dropped[-1][0]
+    def _read(self, held: Held | None) -> Held:
+        if held is None:  # first use: start at the log's end, with nothing held yet
+            return Held(_meeting_end(self.meeting_id), [], [])
+        rows = _rows(self.meeting_id, held.top, limit=None)
+        if not rows:
+            return held
+        ids, entries, floor = held.ids + [r[0] for r in rows], held.entries + _entries(rows), held.floor
+        if len(ids) > TAIL_ROWS:
+            cut = len(ids) - TAIL_ROWS
+            floor, ids, entries = ids[cut - 1], ids[cut:], entries[cut:]
+        return Held(floor, ids, entries)
 
 
 _TAILS_LOCK = threading.Lock()
@@ -150,7 +246,10 @@ _TAILS_LOCK = threading.Lock()
 def _tail(meeting_id: uuid.UUID) -> LogTail:
     tails = current_app.extensions.setdefault("netwerk.meeting_log_tails", {})
     with _TAILS_LOCK:
-        return tails.setdefault(meeting_id, LogTail(meeting_id))
+        tail = tails.get(meeting_id)
+        if tail is None:
+            tail = tails[meeting_id] = LogTail(meeting_id, events.broker())
+        return tail
 
 
 def _meeting_end(meeting_id: uuid.UUID) -> int:
@@ -172,17 +271,23 @@ def _rows(meeting_id: uuid.UUID, after: int, limit: int | None) -> list[Row]:
         db.session.rollback()
 
 
-def _read(sub: Subscriber, seen: int, max_age: float) -> tuple[list[str], bool]:
-    """Messages for the admitted events after the cursor, and whether more are waiting."""
-    rows = _tail(sub.meeting_id).after(sub.scanned, seen, max_age)
+def _read(sub: Subscriber, held: Held) -> tuple[str, bool]:
+    """The messages for the admitted events after the cursor (as one piece of text, written
+    at once), and whether more are waiting."""
     more = False
-    if rows is None:  # replaying from further back than this process holds
+    if sub.scanned < held.floor:  # replaying from further back than this process holds
         rows = _rows(sub.meeting_id, sub.scanned, BATCH)
         more = len(rows) == BATCH
-    if rows:
-        sub.scanned = rows[-1][0]
-    admitted = [r for r in rows if r[3] is None or r[3] in sub.sections]
-    return [_message(*r) for r in admitted], more
+        entries = _entries(rows)
+        if rows:
+            sub.scanned = rows[-1][0]
+    else:
+        start = bisect.bisect_right(held.ids, sub.scanned)
+        entries = held.entries[start:]
+        if entries:
+            sub.scanned = held.ids[-1]
+    sections = sub.sections
+    return "".join(message for section, message in entries if section is None or section in sections), more
 
 
 def _still_admitted(sub: Subscriber) -> str | None:
@@ -219,13 +324,15 @@ def _events(sub: Subscriber, beyond_end: bool, still_admitted: Callable[[Subscri
     yield f"retry: {RETRY_MS}\n\n"
     if beyond_end:
         yield _message(sub.scanned, "herladen", None, None)
+    tail = _tail(sub.meeting_id)
     next_check = time.monotonic() + heartbeat
     while time.monotonic() < ends_at:
-        seen = events.broker().counter(sub.meeting_id)  # before reading: no wake-up falls in between
-        batch, more = _read(sub, seen, heartbeat)
-        yield from batch
-        if batch and after_batch:
-            after_batch(sub)
+        held = tail.current(heartbeat)
+        batch, more = _read(sub, held)
+        if batch:
+            yield batch
+            if after_batch:
+                after_batch(sub)
         if more:
             continue  # a long replay, sent in pieces
         if time.monotonic() >= next_check:  # also while events flow: a busy meeting is re-checked too
@@ -235,7 +342,7 @@ def _events(sub: Subscriber, beyond_end: bool, still_admitted: Callable[[Subscri
                 return
             yield ": hartslag\n\n"
             next_check = time.monotonic() + heartbeat
-        events.wait(sub.meeting_id, seen, max(0.0, min(next_check, ends_at) - time.monotonic()))
+        tail.wait(held, max(0.0, min(next_check, ends_at) - time.monotonic()))
 
 
 @bp.route("/vergaderingen/<meeting_id>/stroom")

@@ -18,6 +18,7 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from meetings import events
@@ -308,6 +309,39 @@ def test_the_in_process_broker_wakes_a_waiter_at_once_and_times_out_otherwise():
     assert broker.wait(meeting_id, seen, 0) is True
 
 
+def until(condition, seconds: float = 10.0) -> None:
+    """Wait (bounded) until ``condition()`` holds, e.g. until threads are asleep."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.005)
+
+
+def test_one_wake_reaches_every_waiter_and_a_waiter_with_an_older_count_returns_at_once():
+    broker = events.LocalBroker()
+    meeting_id = uuid.uuid4()
+    seen = broker.counter(meeting_id)
+    woken: list[bool] = []
+
+    def waiter() -> None:
+        woken.append(broker.wait(meeting_id, seen, 30))
+
+    threads = [threading.Thread(target=waiter) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    until(lambda: len(broker._gates.get(str(meeting_id), ())) == 50)  # all fifty asleep
+    broker.wake(meeting_id)
+    for thread in threads:
+        thread.join(10)
+    assert woken == [True] * 50
+    assert broker._gates == {}  # every gate was taken off when opened
+    # Counter read before the wake, waiting after it: nothing to wait for, not even briefly.
+    assert broker.wait(meeting_id, seen, 0) is True
+    # A wait that times out leaves no gate behind.
+    assert broker.wait(meeting_id, broker.counter(meeting_id), 0.05) is False
+    assert broker._gates == {}
+
+
 @pytest.mark.redis
 def test_the_redis_broker_fans_out_between_processes_and_survives_a_lost_connection(redis_server):
     first, second = events.RedisBroker(redis_server.url), events.RedisBroker(redis_server.url)
@@ -365,3 +399,104 @@ def test_event_ids_follow_commit_order_when_two_chairs_act_at_once(app, region, 
     finally:
         thread.join(15)
     assert second > first["id"] and done >= first["committed"]
+
+
+# --- the shared log tail: one read and one broker wait per meeting and process ------------------
+
+def _log_reads(app: Flask) -> tuple[list[str], object]:
+    """Reads of the event log's new rows (``id > ...``, in id order) from now on, in any
+    thread; and the listener to remove."""
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, parameters, context, executemany):  # SQLAlchemy hook signature
+        if "FROM meeting_event" in statement and "ORDER BY meeting_event.id" in statement:
+            seen.append(statement)
+
+    sa_event.listen(db.engine, "before_cursor_execute", listen)
+    return seen, listen
+
+
+def test_a_notification_wakes_every_waiting_stream_after_one_read_of_the_log(app, region, live):
+    from meetings.views.stream import LogTail
+
+    db.session.commit()
+    tail = LogTail(live.meeting.id, events.broker(app))
+    held = tail.current(60)
+    got: list[list[int]] = []
+
+    def stream() -> None:
+        with app.app_context():
+            tail.wait(held, 30)
+            got.append(tail.current(60).ids)
+            db.session.remove()
+
+    threads = [threading.Thread(target=stream) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    until(lambda: tail._leading and len(tail._gates) == 19)  # one leads, nineteen sleep on gates
+    reads, listener = _log_reads(app)
+    try:
+        new = emit(live, live.prevention)
+        db.session.rollback()  # SQLite: reading the id began a transaction, which holds the write lock
+        for thread in threads:
+            thread.join(10)
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", listener)
+    assert got == [[new]] * 20
+    assert len(reads) == 1  # the leader's read; the others took the rows from the tail
+    assert not tail._leading and tail._gates == {}
+
+
+def test_a_waiting_stream_takes_over_the_lead_when_the_leader_stops_waiting(app, region, live):
+    from meetings.views.stream import LogTail
+
+    db.session.commit()
+    tail = LogTail(live.meeting.id, events.broker(app))
+    held = tail.current(60)
+    newer: list[bool] = []
+
+    def stream(timeout: float) -> None:
+        with app.app_context():
+            tail.wait(held, timeout)
+            newer.append(tail.held is not held)
+            db.session.remove()
+
+    leader = threading.Thread(target=stream, args=(0.2,))
+    leader.start()
+    until(lambda: tail._leading)
+    follower = threading.Thread(target=stream, args=(30,))
+    follower.start()
+    until(lambda: len(tail._gates) == 1)
+    leader.join(10)  # its own timeout passed, with nothing new: it hands the lead on
+    assert newer == [False]
+    emit(live, live.prevention)
+    db.session.rollback()  # SQLite: reading the id began a transaction, which holds the write lock
+    follower.join(10)  # woken by the notification, long before its own 30 s
+    assert not follower.is_alive() and newer == [False, True]
+
+
+def test_a_notification_before_the_wait_is_not_lost(app, region, live):
+    from meetings.views.stream import LogTail
+
+    db.session.commit()
+    tail = LogTail(live.meeting.id, events.broker(app))
+    held = tail.current(60)
+    new = emit(live, live.prevention)  # committed and notified while nobody waits
+    tail.wait(held, 30)  # leads: the broker's count is past the one the rows were read at
+    assert tail.held is not held and tail.held.ids == [new]
+
+
+def test_a_stream_behind_what_the_tail_dropped_reads_the_rest_from_the_database(app, region, live, monkeypatch):
+    from meetings.views import stream
+
+    monkeypatch.setattr(stream, "TAIL_ROWS", 2)
+    db.session.commit()
+    tail = stream.LogTail(live.meeting.id, events.broker(app))
+    held = tail.current(60)
+    sub = stream.Subscriber(live.meeting.id, region.teacher.id, None, {live.prevention.id}, held.top)
+    made = [emit(live, live.prevention if n != 2 else live.justice) for n in range(5)]
+    held = tail.current(0)  # read again: five new rows, of which the tail keeps two
+    assert held.ids == made[-2:] and sub.scanned < held.floor
+    text, more = stream._read(sub, held)
+    assert ids(parse(text)) == [m for n, m in enumerate(made) if n != 2] and not more
+    assert sub.scanned == made[-1]
