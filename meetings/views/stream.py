@@ -197,7 +197,8 @@ class LogTail:
             with self._mutex:
                 current, count = self.held, self.counter
             if current is held and self.broker.wait(self.meeting_id, count, max(0.0, deadline - time.monotonic())):
-                self._refresh(lambda: self.counter <= count)  # unless another stream read a newer count already
+                wanted = self.broker.counter(self.meeting_id)
+                self._refresh(lambda: self.counter < wanted)  # unless a stream has read the log since
         finally:
             with self._mutex:
                 handed = None
