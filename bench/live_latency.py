@@ -48,6 +48,7 @@ from tests.services import GunicornProcess
 
 ENV_URL, ENV_INSTANCE, ENV_REDIS = "NETWERK_BENCH_DATABASE_URL", "NETWERK_BENCH_INSTANCE", "NETWERK_BENCH_REDIS_URL"
 EVENT_ID = re.compile(rb"\nid: (\d+)\n")
+VERSION = re.compile(r'name="version" type="hidden" value="([0-9]+)"')
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
 
@@ -235,9 +236,14 @@ def measure(port: int, facts: dict[str, Any], count: int, rounds: int,
             time.sleep(0.05)
         previous = 0
         for n in range(rounds):
+            # The move buttons carry the meeting's version (a double click moves once); read
+            # it before the clock starts.
+            version = VERSION.search(secretary.request("GET", page)[2])
+            assert version, "no version on the meeting page"
             sent = time.perf_counter()
             status, _, _ = secretary.request("POST", f"{page}/agenda/{item}/verplaatsen",
-                                             {"csrf_token": token, "direction": "neer" if n % 2 else "op"})
+                                             {"csrf_token": token, "direction": "neer" if n % 2 else "op",
+                                              "version": version.group(1)})
             assert status == 302, status
             posts.append(time.perf_counter() - sent)
             deadline = time.monotonic() + round_timeout

@@ -72,11 +72,6 @@ class AgendaAddForm(StrictForm):
     submit = SubmitField("Op de agenda zetten")
 
 
-class MoveForm(StrictForm):
-    direction = SelectField("Richting", choices=_choices({"op": "Omhoog", "neer": "Omlaag"}), validate_choice=True)
-    submit = SubmitField("Verplaatsen")
-
-
 def _reason() -> TextAreaField:
     return TextAreaField("Reden", validators=[InputRequired(REQUIRED),
                                               Length(10, 1000, "Gebruik 10 tot 1000 tekens.")])
@@ -137,7 +132,9 @@ class ConsoleAttendanceForm(StrictForm):
 
 
 class ItemMoveForm(StrictForm):
-    """One item one place up or down (buttons, so the keyboard works as well as the mouse)."""
+    """One item one place up or down (buttons, so the keyboard works as well as the mouse),
+    on the meeting page and the console alike. It carries the meeting's version: a double
+    click, or a second chair, moves once, not twice."""
 
     version = HiddenField(validators=[InputRequired()])
     direction = SelectField("Richting", choices=_choices({"op": "Omhoog", "neer": "Omlaag"}), validate_choice=True)

@@ -8,11 +8,10 @@ import uuid
 
 from flask import Response, abort, flash, redirect, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from meetings import letters
 from meetings import operations as ops
-from meetings.forms import AgendaAddForm, AnonymousForm, DeferForm, MoveForm
+from meetings.forms import AgendaAddForm, AnonymousForm, DeferForm, ItemMoveForm
 from meetings.models import AgendaItem, Letter, Meeting, Section
 from meetings.policy import admitted_section_ids, manages
 from meetings.views import bp
@@ -22,6 +21,7 @@ from netwerk.db import db, utcnow
 from netwerk.forms import ConfirmForm
 from netwerk.models import Family
 from netwerk.operations.common import OperationError
+from netwerk.validators import small_number
 from netwerk.web import Page, load_or_404, permission_required, submitted
 
 
@@ -81,22 +81,19 @@ def _item(meeting: Meeting, item_id: str) -> AgendaItem:
 def move(meeting_id: str, item_id: str) -> Page:
     meeting = visible_meeting(meeting_id)
     item = _item(meeting, item_id)
-    form = MoveForm()
+    form = ItemMoveForm()
     if not form.validate_on_submit():
         abort(400)
-    order = list(db.session.scalars(select(AgendaItem.id).where(
-        AgendaItem.meeting_id == meeting.id, AgendaItem.section_id == item.section_id)
-        .order_by(AgendaItem.position)))
-    index = order.index(item.id)
-    target = index - 1 if form.direction.data == "op" else index + 1
-    if 0 <= target < len(order):
-        order[index], order[target] = order[target], order[index]
+    version = small_number(form.version.data)
+    if version is None:
+        abort(400)
     try:
-        ops.reorder(meeting, item.section, order, current_user, current_actor())
+        ops.move_item(meeting, item, -1 if form.direction.data == "op" else +1, current_user, current_actor(),
+                      version)
     except OperationError as exc:
         db.session.rollback()
         flash(exc.message, "error")
-        return meeting_page(meeting, 422)
+        return meeting_page(meeting, 409 if exc.code == "verouderd" else 422)
     db.session.commit()
     return _back(meeting, f"item-{item.id}")
 

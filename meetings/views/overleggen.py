@@ -20,7 +20,7 @@ from meetings.forms import (
     AttendanceForm,
     DeferForm,
     GuestForm,
-    MoveForm,
+    ItemMoveForm,
     OverlegForm,
     SectionFields,
     SectionForm,
@@ -254,7 +254,7 @@ def meeting_page(meeting: Meeting, status: int = 200, **forms: object) -> Page:
         guest_form=forms.get("guest_form") or guest_form,
         agenda=queries.agenda(meeting, admitted, reveal_anonymous=runs),
         agenda_form=agenda_form, reasons=AGENDA_REASONS, inform_states=INFORM_STATES,
-        item_states=ITEM_STATES, confirm=ConfirmForm(), move_form=MoveForm(),
+        item_states=ITEM_STATES, confirm=ConfirmForm(), move_form=ItemMoveForm(version=str(meeting.version)),
         defer_form=forms.get("defer_form") or DeferForm(), anonymous_form=forms.get("anonymous_form")
         or AnonymousForm(), form_item=forms.get("form_item"),
     ), status

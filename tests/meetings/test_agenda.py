@@ -242,13 +242,27 @@ def test_items_move_up_and_down_with_buttons_and_only_for_runners(app, region):
     db.session.commit()
     url = f"/vergaderingen/{meeting.id}"
     chair = client_for(app, region.chair)
-    post_form(chair, f"{url}/agenda/{items[2].id}/verplaatsen", {"direction": "op"}, token_from=url)
+    seen = str(meeting.version)  # the version the page was rendered at
+    post_form(chair, f"{url}/agenda/{items[2].id}/verplaatsen", {"direction": "op", "version": seen}, token_from=url)
     db.session.expire_all()
     order = db.session.scalars(select(AgendaItem.family_id).where(AgendaItem.meeting_id == meeting.id)
                                .order_by(AgendaItem.position)).all()
     assert order == [families[0].id, families[2].id, families[1].id]
+    # A double click sends the same version twice: it moves once, the second says so.
+    again = post_form(chair, f"{url}/agenda/{items[2].id}/verplaatsen", {"direction": "op", "version": seen},
+                      token_from=url)
+    assert again.status_code == 409 and "intussen gewijzigd" in html(again)
+    db.session.expire_all()
+    assert db.session.scalars(select(AgendaItem.family_id).where(AgendaItem.meeting_id == meeting.id)
+                              .order_by(AgendaItem.position)).all() == order
+    for bad in ("", "²", "-1", "x" * 30):
+        response = post_form(chair, f"{url}/agenda/{items[2].id}/verplaatsen", {"direction": "op", "version": bad},
+                             token_from=url)
+        assert response.status_code == 400, bad
     worker = client_for(app, region.youth_worker)
-    response = post_form(worker, f"{url}/agenda/{items[0].id}/verplaatsen", {"direction": "neer"}, token_from=url)
+    meeting = db.session.get(Meeting, meeting.id)
+    response = post_form(worker, f"{url}/agenda/{items[0].id}/verplaatsen",
+                         {"direction": "neer", "version": str(meeting.version)}, token_from=url)
     assert response.status_code == 422 and "voorzitter of secretaris" in html(response)
     with pytest.raises(OperationError, match="intussen gewijzigd"):
         ops.reorder(meeting, overleg.sections[0], [items[0].id], region.chair, actor_for(region.chair))

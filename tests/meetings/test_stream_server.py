@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import re
 import urllib.parse
 import urllib.request
 import uuid
@@ -40,6 +41,7 @@ from tests.factories import PASSWORD, make_covenant, make_org, make_user
 from tests.services import GunicornProcess
 
 pytestmark = [pytest.mark.timeout(180)]
+VERSION_RE = re.compile(r'name="version" type="hidden" value="([0-9]+)"')
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 40.0
 ENV_URL, ENV_INSTANCE = "NETWERK_STREAM_TEST_DATABASE_URL", "NETWERK_STREAM_TEST_INSTANCE"
@@ -178,7 +180,10 @@ def take(messages: Iterator[tuple[int, str]], count: int) -> list[int]:
 
 def move(secretary: Browser, meeting_id: str, item_id: str, direction: str) -> None:
     page = f"/vergaderingen/{meeting_id}"
-    landed = secretary.post(f"{page}/agenda/{item_id}/verplaatsen", {"direction": direction}, page)
+    version = VERSION_RE.search(secretary.get(page))  # the page's move buttons carry the meeting's version
+    assert version, "no version on the meeting page"
+    landed = secretary.post(f"{page}/agenda/{item_id}/verplaatsen", {"direction": direction,
+                                                                    "version": version.group(1)}, page)
     assert urllib.parse.urlsplit(landed).path == page
 
 
