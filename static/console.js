@@ -85,6 +85,16 @@
     if (event.target.form && event.target.form.id === "actie-form") { check(event.target.form); }
   });
 
+  // Typed before this script ran (moving on with "n" loads the console anew, and on a busy
+  // PC the chair may be typing before the script has arrived): mark and check it now.
+  var early = document.getElementById("actie-form");
+  if (early && Array.prototype.some.call(early.elements, function (el) {
+    return (el.tagName === "TEXTAREA" || (el.tagName === "INPUT" && el.type !== "hidden")) && el.value;
+  })) {
+    if (early.closest("[data-keep-while-editing]")) { early.setAttribute("data-dirty", ""); }
+    check(early);
+  }
+
   function check(form) {
     var mine = ++asked;
     var body = new FormData(form);
