@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from escalation import ladder
 from escalation.ladder import local_day
@@ -23,7 +23,7 @@ from netwerk.auth import actor_for
 from netwerk.db import db
 from netwerk.mail import queue_mail
 from netwerk.models import FamilyMember, Notification, User
-from netwerk.operations.common import OperationError
+from netwerk.operations.common import OperationError, bump_version
 from privacy.audit import Actor, blind, record
 
 ASK_LENGTH = (5, 1000)
@@ -79,14 +79,8 @@ def _check(by: User, esc: Escalation, action: str, message: str) -> None:
 def _claim(esc: Escalation, expected: int | None) -> None:
     """Bump the version only if it is still the one the caller saw (a concurrent step loses)."""
     current = esc.version
-    if expected is not None and expected != current:
+    if (expected is not None and expected != current) or not bump_version(esc, current):
         raise StaleEscalation(esc)
-    done = db.session.execute(update(Escalation).where(Escalation.id == esc.id, Escalation.version == current)
-                              .values(version=current + 1).execution_options(synchronize_session=False))
-    if done.rowcount != 1:
-        db.session.refresh(esc)
-        raise StaleEscalation(esc)
-    esc.version = current + 1
 
 
 def _text(value: str | None, field: str, bounds: tuple[int, int], label: str) -> str:

@@ -25,7 +25,7 @@ from netwerk import smart
 from netwerk.db import db
 from netwerk.models import User
 from netwerk.models.plans import Plan, PlanAction
-from netwerk.operations.common import OperationError
+from netwerk.operations.common import OperationError, bump_version
 from netwerk.operations.plans import ADOPTED, add_action, involved_org_ids, region_words
 from privacy.audit import Actor, record
 
@@ -52,11 +52,8 @@ def _chair(meeting: Meeting, by: User) -> None:
 def _claim(meeting: Meeting, expected: int, stale: str = STALE) -> None:
     """Bump the version only if it is still ``expected`` (one UPDATE, so two chairs' clicks
     cannot both pass): the loser gets :class:`StaleMeeting` and nothing changes."""
-    done = db.session.execute(update(Meeting).where(Meeting.id == meeting.id, Meeting.version == expected)
-                              .values(version=expected + 1)).rowcount
-    if done != 1:
+    if not bump_version(meeting, expected):
         raise StaleMeeting(stale)
-    db.session.refresh(meeting, ["version"])
 
 
 def ordered_items(meeting: Meeting) -> list[AgendaItem]:

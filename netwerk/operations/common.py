@@ -3,6 +3,8 @@ than one area (ending a user's access, naming a user as an audit subject)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import update
 
 from netwerk.db import db, utcnow
@@ -20,6 +22,21 @@ class OperationError(Exception):
 
 def user_subject(user: User) -> list[str]:
     return [blind("user", user.id)]
+
+
+def bump_version(obj: Any, expected: int) -> bool:
+    """Optimistic concurrency for any row with ``id`` and ``version``: raise the version by
+    one only if it is still ``expected``, in one conditional UPDATE, so of two concurrent
+    writers exactly one passes. False (and ``obj`` refreshed to the winner's state) for the
+    loser; the caller raises its own "changed meanwhile" refusal."""
+    model = type(obj)
+    done = db.session.execute(update(model).where(model.id == obj.id, model.version == expected)
+                              .values(version=expected + 1).execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        db.session.refresh(obj)
+        return False
+    obj.version = expected + 1
+    return True
 
 
 

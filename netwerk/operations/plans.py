@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from netwerk import smart
 from netwerk.db import db, utcnow
@@ -37,7 +37,7 @@ from netwerk.models.plans import (
     PlanGoal,
     PlanHistory,
 )
-from netwerk.operations.common import OperationError
+from netwerk.operations.common import OperationError, bump_version
 from netwerk.operations.families import subject_of
 from privacy.audit import Actor, blind, record
 from privacy.queries import covenant_in_force, vocabulary
@@ -148,16 +148,10 @@ def current_term(plan: Plan) -> CoordinatorTerm | None:
                                                            CoordinatorTerm.end_on.is_(None)))
 
 
-def _claim(model: type[Plan] | type[PlanAction], obj: Plan | PlanAction, expected: int) -> None:
+def _claim(obj: Plan | PlanAction, expected: int) -> None:
     """Bump the version only if it is still ``expected`` (a concurrent writer loses here)."""
-    if expected != obj.version:
+    if expected != obj.version or not bump_version(obj, expected):
         raise StaleVersion(obj)
-    done = db.session.execute(update(model).where(model.id == obj.id, model.version == expected)
-                              .values(version=expected + 1).execution_options(synchronize_session=False))
-    if done.rowcount != 1:
-        db.session.refresh(obj)
-        raise StaleVersion(obj)
-    obj.version = expected + 1
 
 
 # ---------------------------------------------------------------------------- the plan
@@ -225,7 +219,7 @@ def update_plan(plan: Plan, *, family_view: str | None, strengths: str | None, n
     changes = {k: {"old": getattr(plan, k), "new": v} for k, v in new.items() if getattr(plan, k) != v}
     if not changes:
         return plan
-    _claim(Plan, plan, expected_version)
+    _claim(plan, expected_version)
     for key, value in new.items():
         setattr(plan, key, value)
     _history(plan, "plan.updated", changes, actor)
@@ -248,7 +242,7 @@ def adopt_plan(plan: Plan, how: str, actor: Actor, today: date) -> Plan:
     term = current_term(plan)
     if how == "zorgcoordinator" and (term is None or term.user_id != actor.user_id):
         raise OperationError("Alleen de zorgcoördinator kan het plan zelf vaststellen.", field="how")
-    _claim(Plan, plan, plan.version)
+    _claim(plan, plan.version)
     changes = {"status": {"old": plan.status, "new": "vastgesteld"}, "adopted_how": how, "adopted_on": today}
     plan.status, plan.adopted_on, plan.adopted_how = "vastgesteld", today, how
     _history(plan, "plan.adopted", changes, actor)
@@ -504,7 +498,7 @@ def update_action(action: PlanAction, *, status: str, progress: str | None, fail
         changes["progress"] = note
     if not changes:
         return action
-    _claim(PlanAction, action, expected_version)
+    _claim(action, expected_version)
     action.status, action.failure_reason = status, reason
     if moved:
         action.due = due  # type: ignore[assignment]
@@ -558,7 +552,7 @@ def edit_action(action: PlanAction, *, goal_id: uuid.UUID | None, what: str, don
     changes = {k: {"old": getattr(action, k), "new": v} for k, v in new.items() if getattr(action, k) != v}
     if not changes:
         return action, verdict
-    _claim(PlanAction, action, expected_version)
+    _claim(action, expected_version)
     for key, value in new.items():
         setattr(action, key, value)
     if owner_changed:
@@ -580,7 +574,7 @@ def edit_action(action: PlanAction, *, goal_id: uuid.UUID | None, what: str, don
 
 def _lapse(action: PlanAction, note: str, actor: Actor, today: date, kind: str) -> None:
     """Vervallen, with the reason as the action's last progress note (who, when, why)."""
-    _claim(PlanAction, action, action.version)
+    _claim(action, action.version)
     old = action.status
     action.status, action.failure_reason, action.updated_at = "vervallen", None, utcnow()
     action.criterion_met = None
@@ -689,7 +683,7 @@ def evaluate_plan(plan: Plan, *, held_on: date | None, summary: str, next_evalua
     body = _text(summary, "summary", MAX_PLAN_TEXT, required=True, label="De samenvatting")
     if next_evaluation is None or next_evaluation <= today:
         raise OperationError("Kies een datum voor de volgende evaluatie na vandaag.", field="next_evaluation")
-    _claim(Plan, plan, plan.version)
+    _claim(plan, plan.version)
     evaluation = PlanEvaluation(plan_id=plan.id, held_on=held_on, next_evaluation=next_evaluation,
                                 organisation_id=actor.org_id, author_user_id=actor.user_id)
     evaluation.summary = body
@@ -721,7 +715,7 @@ def close_plan(plan: Plan, *, reason: str, lapse_open: bool, actor: Actor, today
     if still_open and not lapse_open:
         raise OperationError(f"Er staan nog {len(still_open)} acties open. Rond ze eerst af, of kies ervoor ze "
                              "bij het afsluiten te laten vervallen.", field="lapse_open")
-    _claim(Plan, plan, plan.version)
+    _claim(plan, plan.version)
     for action in still_open:  # a fixed note: the plan's reason is not copied into every action
         _lapse(action, LAPSED_ON_CLOSE, actor, today, "action.lapsed")
     term = current_term(plan)
